@@ -1,0 +1,31 @@
+# make build: set up .venv (and Debian packages when root), render every format into out/
+# make test:  the same set-up, then the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: build test check system-deps setup clean fuzz bench
+
+build: setup
+	$(BIN)/publish build
+
+check: setup
+	$(BIN)/publish check
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf out/*.pdf out/*.epub out/*.docx .publish-cache

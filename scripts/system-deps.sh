@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages publish needs (fonts, HarfBuzz subsetting, poppler,
+# LibreOffice for the DOCX check). As root: installs what is missing. Otherwise:
+# prints the exact apt-get line and fails.
+set -euo pipefail
+PACKAGES=(
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint (+ fast subsetting)
+  fonts-noto-core fonts-noto-cjk                         # body face + CJK face (styles/)
+  poppler-utils                                          # pdftotext/pdftoppm in tests
+  libreoffice-writer-nogui                               # opens the DOCX in tests
+  default-jre-headless                                   # EPUBCheck
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # a JRE from elsewhere is fine for EPUBCheck
+    if [ "$p" = default-jre-headless ] && command -v java >/dev/null 2>&1; then continue; fi
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "publish needs these Debian packages; run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,124 @@
+"""The one resolver for every file and URL the pipeline touches.
+
+Only files under the source's folder and the styles folder may be read; ``..``
+and symlinks are resolved *before* the containment check; no URL scheme is
+fetched (no network, ever). The same object is WeasyPrint's URL fetcher, so a
+stylesheet or HTML fragment cannot reach past it either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .diagnostics import Diagnostic, PublishError
+from .model import Pos
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+# Where the package's own defaults live (templates); readable like styles/.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class ResourceError(PublishError):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Resolves references against the source folder; allows only ``roots``."""
+
+    source_dir: Path
+    styles_dir: Path
+
+    @classmethod
+    def for_source(cls, source: Path, styles_dir: Path | None = None) -> "Resolver":
+        source_dir = source.resolve().parent
+        if styles_dir is None:
+            styles_dir = find_styles_dir(source_dir)
+        return cls(source_dir=source_dir, styles_dir=styles_dir.resolve())
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return (self.source_dir, self.styles_dir, PACKAGE_DIR / "templates")
+
+    def is_allowed(self, path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real == r or real.is_relative_to(r) for r in self.roots)
+
+    def resolve(self, ref: str, pos: Pos | None = None, *, base: Path | None = None) -> Path:
+        """Resolve a reference written in the source (relative to its folder)."""
+        where = pos or Pos(str(base or self.source_dir), 1, 1)
+
+        def fail(msg: str) -> ResourceError:
+            return ResourceError(Diagnostic(where.path, where.line, where.col, "error", msg))
+
+        if not ref or "\x00" in ref:
+            raise fail("empty or invalid file reference")
+        if _SCHEME.match(ref) and not _WINDOWS_DRIVE.match(ref):
+            raise fail(f"'{ref}': URLs are not fetched; put the file beside the source")
+        candidate = Path(ref)
+        if candidate.is_absolute():
+            raise fail(f"'{ref}': absolute paths are not allowed; use a path relative to the source")
+        real = Path(os.path.realpath((base or self.source_dir) / unquote(ref)))
+        if not any(real == r or real.is_relative_to(r) for r in self.roots):
+            raise fail(f"'{ref}' resolves outside the project (to {real.name!r}); refused")
+        if not real.is_file():
+            raise fail(f"'{ref}': file not found")
+        return real
+
+    def style(self, name: str) -> Path:
+        """A file in the styles folder (CSS, reference.docx, templates)."""
+        path = Path(os.path.realpath(self.styles_dir / name))
+        if not path.is_relative_to(self.styles_dir) or not path.is_file():
+            raise ResourceError(
+                Diagnostic(str(self.styles_dir / name), 1, 1, "error", "style file not found")
+            )
+        return path
+
+    def read_bytes(self, path: Path) -> bytes:
+        if not self.is_allowed(path):
+            raise ResourceError(
+                Diagnostic(str(path), 1, 1, "error", "outside the project; refused")
+            )
+        return Path(path).read_bytes()
+
+    # ---------------------------------------------------------------- WeasyPrint
+    def weasyprint_fetcher(self):  # -> weasyprint.urls.URLFetcher
+        """A WeasyPrint URL fetcher that serves only allowed local files."""
+        from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+        resolver = self
+
+        class _Fetcher(URLFetcher):
+            def __init__(self) -> None:
+                super().__init__(allow_redirects=False, allowed_protocols=("file",))
+
+            def fetch(self, url, headers=None):  # noqa: D401 - WeasyPrint API
+                parts = urlsplit(url)
+                if parts.scheme == "data":
+                    return super().fetch(url, headers)
+                if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+                    raise FatalURLFetchingError(f"refused non-local resource: {url}")
+                path = Path(os.path.realpath(unquote(parts.path)))
+                if not resolver.is_allowed(path) or not path.is_file():
+                    raise FatalURLFetchingError(f"refused resource outside the project: {url}")
+                return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+
+        return _Fetcher()
+
+
+def find_styles_dir(source_dir: Path) -> Path:
+    """``styles/`` beside the source, else in its parent (the project root)."""
+    for d in (source_dir, *source_dir.parents):
+        cand = d / "styles"
+        if cand.is_dir():
+            return cand
+        if (d / "pyproject.toml").exists():
+            break
+    # The house styles shipped with this checkout (editable install: src/publish -> repo).
+    return PACKAGE_DIR.parent.parent / "styles"
