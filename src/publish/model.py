@@ -126,6 +126,7 @@ class Attr:
 @dataclass(frozen=True)
 class Text:
     text: str
+    pos: Pos | None = _pos()  # where the text starts in the source (diagnostics only)
 
 
 @dataclass(frozen=True)
