@@ -1,0 +1,1 @@
+"""Writers: the model to PDF, EPUB and DOCX (HTML fragments shared by PDF and EPUB)."""

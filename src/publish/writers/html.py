@@ -1,0 +1,434 @@
+"""The model as HTML fragments, written once and shared by the PDF and EPUB writers.
+
+Every fragment is well-formed XHTML (void elements self-closed, text escaped,
+attributes quoted), so the EPUB writer can put it in ``.xhtml`` files as is and
+WeasyPrint's HTML parser reads it the same way.
+
+``HtmlContext.mode`` selects how note anchors come out:
+
+* ``"epub"``: the anchored span, then ``<a epub:type="noteref" ...>N</a>``
+  pointing at the note (the EPUB writer lists the notes from ``Fragments.notes``);
+* ``"print"``: the anchored span, a linked call ``<a class="fn-call">N</a>`` and,
+  right after it, the note body as ``<span class="footnote">`` for CSS
+  ``float: footnote`` (only phrasing elements, since it sits inside a paragraph).
+
+Editorial annotations never come out: their anchors render their content only.
+Writers never compute numbers: note numbers, first uses and ids come from the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Literal, assert_never
+
+from lxml import etree
+from markupsafe import Markup, escape
+
+from ..diagnostics import Diagnostic, RenderError
+from ..model import (
+    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
+    Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
+    Paragraph, Person, Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong,
+    TermRef, Text, ThematicBreak, plain_text,
+)
+
+Mode = Literal["print", "epub"]
+
+ZH_LANG = "zh-Hans"
+
+KIND_LABELS: dict[str, str] = {
+    "context": "Context",
+    "update": "Update",
+    "source": "Source",
+    "footnote": "",
+}
+
+
+def _default_href(target_id: str) -> str:
+    return "#" + target_id
+
+
+@dataclass(frozen=True)
+class HtmlContext:
+    mode: Mode
+    # Maps an element id to a link target; the EPUB writer maps ids to "file.xhtml#id".
+    href: Callable[[str], str] = field(default=_default_href)
+
+
+# --------------------------------------------------------------------------
+# Fragments
+
+
+@dataclass(frozen=True)
+class SectionFragment:
+    """One top-level section. ``html`` is the body *without* the heading: the
+    template renders ``<h1 id="{{ s.id }}">{{ s.title }}</h1>`` itself.
+
+    The first section is always the untitled opening (id ``"opening"``, title
+    None; its ``html`` is empty if the text starts with a level-1 heading).
+    Each level-1 heading starts a new section whose id is the heading's id."""
+
+    id: str
+    title: Markup | None
+    title_text: str
+    html: Markup
+
+
+@dataclass(frozen=True)
+class NoteFragment:
+    """A reader note (never editorial), in number order. ``html`` = ``body`` + ``sources``."""
+
+    annotation: Annotation
+    number: int
+    id: str  # "note-<annotation.id>"
+    anchor_id: str  # id of the call in the text
+    kind: str
+    kind_label: str  # "Update", "Context", "Source"; "" for plain footnotes
+    html: Markup
+    body: Markup = Markup("")
+    sources: Markup = Markup("")  # "<p class="sources">…</p>" or ""
+
+
+@dataclass(frozen=True)
+class GlossaryFragment:
+    entry: GlossaryEntry
+    id: str  # "gloss-<entry.id>"
+    definition: Markup
+    see_also: tuple[tuple[str, str], ...]  # (href, term)
+    first_use_href: str | None
+    zh: Markup = Markup("")  # the Chinese name wrapped in a lang span, or ""
+
+
+@dataclass(frozen=True)
+class VoiceFragment:
+    person: Person
+    id: str  # "person-<person.id>"
+    first_use_href: str | None
+
+
+@dataclass(frozen=True)
+class Fragments:
+    sections: tuple[SectionFragment, ...]
+    notes: tuple[NoteFragment, ...]
+    glossary: tuple[GlossaryFragment, ...]
+    voices: tuple[VoiceFragment, ...]
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+# Han ideographs, CJK punctuation, fullwidth forms, bopomofo: set in the CJK face
+# with the right language for line breaking and glyph choice.
+_CJK = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]+"
+)
+_XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# Characters not allowed in XML 1.0 (kept out of the output even if the source has them).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _fail(message: str, pos: Pos | None = None, doc_path: str = "") -> RenderError:
+    if pos is not None:
+        return RenderError(Diagnostic(pos.path, pos.line, pos.col, "error", message))
+    return RenderError(Diagnostic(doc_path or "<document>", 1, 1, "error", message))
+
+
+def _text(s: str) -> Markup:
+    return escape(_XML_ILLEGAL.sub("", s))
+
+
+def lang_wrap(s: str) -> Markup:
+    """Escape ``s``, wrapping runs of Chinese characters in a zh-Hans span."""
+    out: list[str] = []
+    last = 0
+    for m in _CJK.finditer(s):
+        out.append(_text(s[last:m.start()]))
+        out.append(
+            f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(m.group())}</span>'
+        )
+        last = m.end()
+    out.append(_text(s[last:]))
+    return Markup("".join(out))
+
+
+def _attrs(pairs: list[tuple[str, str | None]]) -> Markup:
+    out = []
+    for k, v in pairs:
+        if v is None or v == "":
+            continue
+        out.append(f' {k}="{_text(v)}"')
+    return Markup("".join(out))
+
+
+def _attr_pairs(attr: Attr, extra_classes: tuple[str, ...] = ()) -> list[tuple[str, str | None]]:
+    classes = " ".join((*extra_classes, *attr.classes))
+    pairs: list[tuple[str, str | None]] = [("id", attr.id), ("class", classes)]
+    for k, v in attr.kv:
+        if k == "lang":
+            pairs += [("lang", v), ("xml:lang", v)]
+        elif _XML_NAME.match(k):
+            pairs.append(("data-" + k.lower(), v))
+    return pairs
+
+
+# Tag names for blocks; inside a print footnote (which sits inside a <p>) every
+# block becomes a <span> with the block's name as its class, styled display:block.
+_BLOCK_TAGS = ("p", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "div",
+               "h1", "h2", "h3", "h4", "h5", "h6")
+
+
+class _Renderer:
+    def __init__(self, ctx: HtmlContext, doc_path: str = "") -> None:
+        self.ctx = ctx
+        self.doc_path = doc_path
+        self.in_link = 0
+        self.phrasing = 0  # >0: inside a print footnote, blocks become spans
+
+    # ------------------------------------------------------------ elements
+    def _open(self, tag: str, pairs: list[tuple[str, str | None]] = []) -> str:  # noqa: B006
+        if self.phrasing and tag in _BLOCK_TAGS:
+            cls = " ".join(x for x in (f"b-{tag}", dict(pairs).get("class") or "") if x)
+            pairs = [(k, v) for k, v in pairs if k != "class"] + [("class", cls)]
+            return f"<span{_attrs(pairs)}>"
+        return f"<{tag}{_attrs(pairs)}>"
+
+    def _close(self, tag: str) -> str:
+        if self.phrasing and tag in _BLOCK_TAGS:
+            return "</span>"
+        return f"</{tag}>"
+
+    def _el(self, tag: str, inner: str, pairs: list[tuple[str, str | None]] = []) -> str:  # noqa: B006
+        return self._open(tag, pairs) + inner + self._close(tag)
+
+    def _raw(self, text: str, pos: Pos | None) -> str:
+        try:
+            etree.fromstring(
+                f'<r xmlns="http://www.w3.org/1999/xhtml" '
+                f'xmlns:epub="http://www.idpf.org/2007/ops">{text}</r>'
+            )
+        except etree.XMLSyntaxError as e:
+            raise _fail(f"raw HTML is not well-formed XML: {e.msg}", pos, self.doc_path) from None
+        return text
+
+    # ------------------------------------------------------------ inlines
+    def inlines(self, content: tuple[Inline, ...]) -> str:
+        return "".join(self.inline(i) for i in content)
+
+    def inline(self, node: Inline) -> str:
+        match node:
+            case Text(text=t):
+                return lang_wrap(t)
+            case Emph(content=c):
+                return f"<em>{self.inlines(c)}</em>"
+            case Strong(content=c):
+                return f"<strong>{self.inlines(c)}</strong>"
+            case Code(text=t):
+                return f"<code>{_text(t)}</code>"
+            case SoftBreak():
+                return "\n"
+            case LineBreak():
+                return "<br/>"
+            case Link(url=url, content=c, title=title):
+                if self.in_link:
+                    raise _fail("a link inside a link cannot be rendered", None, self.doc_path)
+                href = self.ctx.href(url[1:]) if url.startswith("#") else url
+                self.in_link += 1
+                try:
+                    inner = self.inlines(c)
+                finally:
+                    self.in_link -= 1
+                return f"<a{_attrs([('href', href), ('title', title)])}>{inner}</a>"
+            case Image(src=src, alt=alt, title=title, attr=attr):
+                pairs = _attr_pairs(attr)
+                return f"<img{_attrs([('src', src), *pairs, ('title', title)])} alt=\"{_text(alt)}\"/>"
+            case Span(attr=attr, content=c):
+                return f"<span{_attrs(_attr_pairs(attr))}>{self.inlines(c)}</span>"
+            case RawInline(format=fmt, text=t):
+                # Raw content for another format (e.g. LaTeX) is not meant for HTML.
+                return self._raw(t, None) if fmt == "html" else ""
+            case TermRef():
+                return self.term(node)
+            case NoteRef():
+                return self.noteref(node)
+            case SpeakerRef(person=p, content=c, id=sid, first=first):
+                cls = "speaker first" if first else "speaker"
+                return (f"<span{_attrs([('class', cls), ('id', sid), ('data-person', p.id)])}>"
+                        f"{self.inlines(c)}</span>")
+            case _:
+                assert_never(node)
+
+    def term(self, node: TermRef) -> str:
+        cls = "term first" if node.first else "term"
+        inner = self.inlines(node.content)
+        if self.in_link:  # cannot nest links: mark the term without linking it
+            return f"<span{_attrs([('class', cls), ('id', node.id)])}>{inner}</span>"
+        href = self.ctx.href("gloss-" + node.entry.id)
+        title = node.entry.expansion or node.entry.term
+        return f"<a{_attrs([('class', cls), ('href', href), ('id', node.id), ('title', title)])}>{inner}</a>"
+
+    def noteref(self, node: NoteRef) -> str:
+        ann = node.annotation
+        inner = self.inlines(node.content)
+        if not ann.for_readers:
+            return inner
+        if ann.number is None:
+            raise _fail(f"note '{ann.id}' has no number (transforms not run?)", node.pos, self.doc_path)
+        if self.in_link:
+            raise _fail(f"note anchor '{ann.id}' inside a link cannot be rendered", node.pos,
+                        self.doc_path)
+        anchor = node.id or ann.anchor_id or f"noteref-{ann.id}"
+        note_id = f"note-{ann.id}"
+        span = f'<span class="noted">{inner}</span>' if inner else ""
+        n = str(ann.number)
+        if self.ctx.mode == "epub":
+            return (f'{span}<a epub:type="noteref" role="doc-noteref"'
+                    f'{_attrs([("href", self.ctx.href(note_id)), ("id", anchor), ("class", "noteref")])}>'
+                    f"{n}</a>")
+        # print: linked call, then the body for float: footnote, linked back.
+        label = KIND_LABELS.get(ann.kind, ann.kind.title())
+        self.phrasing += 1
+        try:
+            body = self.blocks(ann.body)
+            sources = self.sources(ann)
+        finally:
+            self.phrasing -= 1
+        kind = f'<span class="fn-kind">{_text(label)}:</span> ' if label else ""
+        return (
+            f'{span}<a class="fn-call" href="#{_text(note_id)}" id="{_text(anchor)}"'
+            f' role="doc-noteref">{n}</a>'
+            f'<span class="footnote fn-{_text(ann.kind)}" id="{_text(note_id)}" role="doc-footnote">'
+            f'<a class="fn-marker" href="#{_text(anchor)}" role="doc-backlink">{n}</a>'
+            f"{kind}{body}{sources}</span>"
+        )
+
+    def sources(self, ann: Annotation) -> str:
+        if not ann.sources:
+            return ""
+        items = []
+        for s in ann.sources:
+            title = lang_wrap(s.title)
+            if s.url and not self.in_link:
+                title = Markup(f"<a{_attrs([('href', s.url)])}>{title}</a>")
+            bits = [str(title)] + [str(lang_wrap(x)) for x in (s.publisher, s.date) if x]
+            items.append(", ".join(bits))
+        label = "Source" if len(items) == 1 else "Sources"
+        return self._el("p", f'<span class="sources-label">{label}:</span> ' + "; ".join(items),
+                        [("class", "sources")])
+
+    # ------------------------------------------------------------ blocks
+    def blocks(self, content: tuple[Block, ...]) -> str:
+        return "\n".join(self.block(b) for b in content)
+
+    def block(self, node: Block) -> str:
+        match node:
+            case Heading(level=level, content=c, id=hid):
+                tag = f"h{min(max(level, 1), 6)}"
+                return self._el(tag, self.inlines(c), [("id", hid)])
+            case Paragraph(content=c):
+                return self._el("p", self.inlines(c))
+            case BlockQuote(content=c):
+                return self._el("blockquote", self.blocks(c))
+            case ListBlock(ordered=ordered, items=items, start=start):
+                tag = "ol" if ordered else "ul"
+                pairs: list[tuple[str, str | None]] = []
+                if ordered and start != 1:
+                    pairs.append(("start", str(start)))
+                    if self.phrasing:
+                        pairs.append(("style", f"counter-reset: list-item {start - 1}"))
+                lis = "".join(self._el("li", self.blocks(item)) for item in items)
+                return self._el(tag, lis, pairs)
+            case DefinitionList(items=items):
+                parts = []
+                for it in items:
+                    parts.append(self._el("dt", self.inlines(it.term)))
+                    parts.extend(self._el("dd", self.blocks(d)) for d in it.definitions)
+                return self._el("dl", "".join(parts))
+            case CodeBlock(text=t, language=lang):
+                code_cls = f"language-{lang}" if lang else None
+                code = f"<code{_attrs([('class', code_cls)])}>{_text(t.rstrip(chr(10)))}</code>"
+                return self._el("pre", code)
+            case RawBlock(format=fmt, text=t, pos=pos):
+                return self._raw(t, pos) if fmt == "html" else ""
+            case ThematicBreak():
+                return '<span class="b-hr"></span>' if self.phrasing else "<hr/>"
+            case Div(attr=attr, content=c):
+                return self._el("div", self.blocks(c), _attr_pairs(attr))
+            case _:
+                assert_never(node)
+
+
+# --------------------------------------------------------------------------
+# Public API
+
+
+def render_inlines(content: tuple[Inline, ...], ctx: HtmlContext) -> Markup:
+    return Markup(_Renderer(ctx).inlines(content))
+
+
+def render_blocks(content: tuple[Block, ...], ctx: HtmlContext) -> Markup:
+    return Markup(_Renderer(ctx).blocks(content))
+
+
+def _note_fragment(ann: Annotation, ctx: HtmlContext, doc_path: str) -> NoteFragment:
+    r = _Renderer(ctx, doc_path)
+    body = Markup(r.blocks(ann.body))
+    sources = Markup(r.sources(ann))
+    assert ann.number is not None
+    return NoteFragment(
+        annotation=ann, number=ann.number, id=f"note-{ann.id}",
+        anchor_id=ann.anchor_id or f"noteref-{ann.id}", kind=ann.kind,
+        kind_label=KIND_LABELS.get(ann.kind, ann.kind.title()),
+        html=Markup(body + (Markup("\n") + sources if sources else Markup(""))),
+        body=body, sources=sources,
+    )
+
+
+def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
+    r = _Renderer(ctx, doc.source_path)
+
+    # Sections: the untitled opening, then one per level-1 heading.
+    sections: list[SectionFragment] = []
+    cur_id, cur_title, cur_text, cur_blocks = "opening", None, "", []  # type: ignore[var-annotated]
+    for b in doc.blocks:
+        if isinstance(b, Heading) and b.level == 1:
+            sections.append(SectionFragment(cur_id, cur_title, cur_text, Markup(r.blocks(tuple(cur_blocks)))))
+            if not b.id:
+                raise _fail("level-1 heading without an id (transforms not run?)", b.pos, doc.source_path)
+            cur_id, cur_title, cur_text, cur_blocks = (
+                b.id, Markup(r.inlines(b.content)), plain_text(b.content), [])
+        else:
+            cur_blocks.append(b)
+    sections.append(SectionFragment(cur_id, cur_title, cur_text, Markup(r.blocks(tuple(cur_blocks)))))
+
+    notes = []
+    for ann in doc.reader_notes:
+        if ann.number is None:
+            raise _fail(f"note '{ann.id}' has no number (transforms not run?)", ann.pos, doc.source_path)
+        notes.append(_note_fragment(ann, ctx, doc.source_path))
+    notes.sort(key=lambda n: n.number)
+
+    by_id = {e.id: e for e in doc.glossary}
+    glossary = []
+    for e in doc.glossary:
+        see = []
+        for sid in e.see_also:
+            other = by_id.get(sid)
+            if other is None:
+                raise _fail(f"glossary entry '{e.id}': see-also '{sid}' is not an entry", e.pos,
+                            doc.source_path)
+            see.append((ctx.href("gloss-" + other.id), other.term))
+        glossary.append(GlossaryFragment(
+            entry=e, id=f"gloss-{e.id}", definition=Markup(r.inlines(e.definition)),
+            see_also=tuple(see),
+            first_use_href=ctx.href(e.first_use_id) if e.first_use_id else None,
+            zh=Markup(f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(e.zh)}</span>') if e.zh else Markup(""),
+        ))
+
+    voices = tuple(
+        VoiceFragment(person=p, id=f"person-{p.id}",
+                      first_use_href=ctx.href(p.first_use_id) if p.first_use_id else None)
+        for p in doc.people
+    )
+    return Fragments(tuple(sections), tuple(notes), tuple(glossary), voices)

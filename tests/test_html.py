@@ -1,0 +1,245 @@
+"""The shared HTML fragments, from the hand-built model; every fragment is parsed
+with lxml's XML parser, so well-formedness is checked on every test."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from markupsafe import Markup
+
+from publish.diagnostics import RenderError
+from publish.model import (
+    Attr, CodeBlock, Document, Heading, Image, LineBreak, Meta, Paragraph, RawBlock, RawInline,
+    Span, Text, blocks_text, iter_all_inlines, plain_text,
+)
+from publish.resources import Resolver
+from publish.writers.html import (
+    HtmlContext, render_blocks, render_fragments, render_inlines,
+)
+from publish.writers.templating import environment
+from samples import sample_document
+
+XHTML = "http://www.w3.org/1999/xhtml"
+EPUB = "http://www.idpf.org/2007/ops"
+NS = {"h": XHTML, "epub": EPUB}
+
+
+def parse(markup: str) -> etree._Element:
+    """Parse a fragment as XML (raises on anything not well-formed)."""
+    assert isinstance(markup, Markup)
+    return etree.fromstring(
+        f'<div xmlns="{XHTML}" xmlns:epub="{EPUB}">{markup}</div>'.encode()
+    )
+
+
+def all_html(frags) -> str:
+    parts = []
+    for s in frags.sections:
+        parts.append(f'<section id="{s.id}"><h1>{s.title or ""}</h1>{s.html}</section>')
+    for n in frags.notes:
+        parts.append(f'<aside id="{n.id}">{n.html}</aside>')
+    for g in frags.glossary:
+        parts.append(f'<dd id="{g.id}">{g.zh}{g.definition}</dd>')
+    return Markup("".join(parts))
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent, prev = el.getparent(), el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + el.tail
+    else:
+        parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def text_of(el: etree._Element) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+@pytest.fixture(scope="module")
+def doc() -> Document:
+    return sample_document()
+
+
+@pytest.mark.parametrize("mode", ["print", "epub"])
+def test_fragments_are_well_formed_and_keep_all_text(doc, mode):
+    frags = render_fragments(doc, HtmlContext(mode))
+    root = parse(all_html(frags))
+    # drop note calls and print footnote bodies (keeping the text after them)
+    for el in root.xpath("//h:a[@class='fn-call' or @class='noteref']"
+                         " | //h:span[contains(@class,'footnote')]", namespaces=NS):
+        el.getparent().remove(el) if not el.tail else _drop_keep_tail(el)
+    for br in root.iter(f"{{{XHTML}}}br"):  # a line break reads as a space
+        br.tail = " " + (br.tail or "")
+    text = text_of(root)
+    for para in blocks_text(doc.blocks):
+        # every paragraph's words are in the output, in order
+        assert " ".join(para.split()) in text, para
+    # escaping: the code span and the code block come back as text, not markup
+    codes = [c.text for c in root.iter(f"{{{XHTML}}}code")]
+    assert "x < y" in codes and "print('<hi>')" in codes
+
+
+def test_sections_split_on_level_one_headings(doc):
+    frags = render_fragments(doc, HtmlContext("epub"))
+    assert [s.id for s in frags.sections] == ["opening", "hit-on-corporates"]
+    assert frags.sections[0].title is None
+    assert frags.sections[1].title_text == "Hit on corporates"
+    assert "Musk" in text_of(parse(frags.sections[0].html))
+    assert "PIPL" in text_of(parse(frags.sections[1].html))
+
+
+def test_editorial_notes_never_rendered(doc):
+    editorial = plain_text(doc.editorial_notes[0].body[0].content)
+    for mode in ("print", "epub"):
+        frags = render_fragments(doc, HtmlContext(mode))
+        out = all_html(frags)
+        assert editorial not in out
+        assert "note-ed" not in out
+        # the anchored text itself stays
+        assert "248 companies" in out
+        assert [n.id for n in frags.notes] == ["note-ctx", "note-upd"]
+        assert [n.number for n in frags.notes] == [1, 2]
+
+
+def test_epub_noteref(doc):
+    href = lambda i: "notes.xhtml#" + i  # noqa: E731
+    frags = render_fragments(doc, HtmlContext("epub", href=href))
+    root = parse(frags.sections[0].html)
+    refs = root.xpath("//h:a[@epub:type='noteref']", namespaces=NS)
+    assert len(refs) == 1
+    a = refs[0]
+    assert a.get("href") == "notes.xhtml#note-ctx"
+    assert a.get("id") == "noteref-ctx"
+    assert a.get("role") == "doc-noteref"
+    assert a.text == "1"
+    # no note body inline in EPUB mode
+    assert "Context with" not in text_of(root)
+    note = frags.notes[0]
+    assert (note.kind, note.kind_label, note.anchor_id) == ("context", "Context", "noteref-ctx")
+    nroot = parse(note.html)
+    assert "Context with emphasis." in text_of(nroot)
+    assert nroot.xpath("//h:a[@href='https://example.org/report']", namespaces=NS)
+
+
+def test_print_footnote_inline_and_linked_both_ways(doc):
+    frags = render_fragments(doc, HtmlContext("print"))
+    root = parse(frags.sections[0].html)
+    call = root.xpath("//h:a[@class='fn-call']", namespaces=NS)[0]
+    note = root.xpath("//h:span[contains(@class,'footnote')]", namespaces=NS)[0]
+    assert call.get("href") == "#" + note.get("id")
+    marker = note.xpath("h:a[@class='fn-marker']", namespaces=NS)[0]
+    assert marker.get("href") == "#" + call.get("id")
+    assert call.text == marker.text == "1"
+    assert "Context:" in text_of(note) and "Context with emphasis." in text_of(note)
+    # the note sits inside a paragraph: phrasing content only, no block elements
+    blocks = {f"{{{XHTML}}}{t}" for t in ("p", "div", "ul", "ol", "blockquote", "pre")}
+    assert not [e for e in note.iter() if e.tag in blocks]
+    # kind label for plain footnotes is empty
+    assert frags.notes[1].kind_label == "Update"
+
+
+def test_terms_and_speakers_link(doc):
+    frags = render_fragments(doc, HtmlContext("epub", href=lambda i: "g.xhtml#" + i))
+    root = parse(all_html(frags))
+    terms = root.xpath("//h:a[contains(@class,'term')]", namespaces=NS)
+    uses = [i for i in iter_all_inlines(doc.blocks) if type(i).__name__ == "TermRef"]
+    assert len(terms) == len(uses)
+    for a, use in zip(terms, uses):
+        assert a.get("href") == "g.xhtml#gloss-" + use.entry.id
+        assert a.get("id") == use.id
+    speakers = root.xpath("//h:span[contains(@class,'speaker')]", namespaces=NS)
+    assert [s.get("id") for s in speakers] == ["speaker-elon-musk-1"]
+    g = {f.id: f for f in frags.glossary}
+    assert g["gloss-cac"].see_also == (("g.xhtml#gloss-pipl", "PIPL"),)
+    assert g["gloss-cac"].first_use_href == "g.xhtml#use-cac-1"
+    assert frags.voices[0].id == "person-elon-musk"
+    assert frags.voices[0].first_use_href == "g.xhtml#speaker-elon-musk-1"
+
+
+def test_credit_div_and_void_elements(doc):
+    out = render_blocks(doc.blocks, HtmlContext("print"))
+    root = parse(out)
+    assert root.xpath("//h:div[@class='credit']", namespaces=NS)
+    assert "<br/>" in out and "<hr/>" in out
+    assert root.xpath("//h:ol[@start='3']", namespaces=NS)
+
+
+def test_chinese_gets_lang_and_xml_lang():
+    out = render_inlines((Text("the CAC (国家互联网信息办公室) said"),), HtmlContext("epub"))
+    root = parse(out)
+    span = root.xpath("//h:span", namespaces=NS)[0]
+    assert span.text == "国家互联网信息办公室"
+    assert span.get("lang") == "zh-Hans"
+    assert span.get("{http://www.w3.org/XML/1998/namespace}lang") == "zh-Hans"
+    frags = render_fragments(sample_document(), HtmlContext("epub"))
+    zh = parse(frags.glossary[0].zh).xpath("//h:span", namespaces=NS)[0]
+    assert zh.get("lang") == "zh-Hans" and zh.text == "国家互联网信息办公室"
+
+
+def test_escaping_of_text_and_attributes():
+    nasty = '<script>alert("x")</script> & \' "'
+    out = render_inlines(
+        (Span(Attr(id="a", classes=("x",), kv=(("title", nasty), ("on click", "x"))), (Text(nasty),)),
+         Image(src='a".png', alt=nasty), LineBreak()),
+        HtmlContext("print"),
+    )
+    root = parse(out)
+    assert not root.xpath("//h:script", namespaces=NS)
+    span = root.xpath("//h:span", namespaces=NS)[0]
+    assert span.text == nasty and span.get("data-title") == nasty
+    img = root.xpath("//h:img", namespaces=NS)[0]
+    assert img.get("alt") == nasty and img.get("src") == 'a".png'
+
+
+def test_raw_html_passes_only_when_well_formed():
+    ok = render_blocks((RawBlock("html", '<figure><img src="a.png" alt=""/></figure>'),),
+                       HtmlContext("epub"))
+    assert parse(ok).xpath("//h:figure/h:img", namespaces=NS)
+    with pytest.raises(RenderError):
+        render_blocks((RawBlock("html", "<p>unclosed"),), HtmlContext("epub"))
+    with pytest.raises(RenderError):
+        render_inlines((RawInline("html", "<b>x</i>"),), HtmlContext("print"))
+
+
+def test_headings_keep_model_ids():
+    out = render_blocks((Heading(2, (Text("Sub"),), id="sub"), CodeBlock("a\n")), HtmlContext("epub"))
+    assert parse(out).xpath("//h:h2[@id='sub']", namespaces=NS)
+
+
+def test_template_environment_escapes_and_is_sandboxed(tmp_path: Path):
+    styles = tmp_path / "styles"
+    (styles / "templates").mkdir(parents=True)
+    (styles / "templates" / "t.txt").write_text("{{ x }}|{{ y }}")
+    (styles / "templates" / "evil.txt").write_text("{{ x.__class__.__mro__ }}")
+    (styles / "templates" / "mutate.txt").write_text("{{ l.append(1) }}")
+    env = environment(Resolver(source_dir=tmp_path, styles_dir=styles))
+    assert env.get_template("t.txt").render(x="<b>", y=Markup("<i>i</i>")) == "&lt;b&gt;|<i>i</i>"
+    with pytest.raises(Exception):
+        env.get_template("evil.txt").render(x="s")
+    with pytest.raises(Exception):
+        env.get_template("mutate.txt").render(l=[])
+    import jinja2
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("t.txt").render(x="only x")
+
+
+def test_styles_templates_override_package_defaults(tmp_path: Path):
+    styles = tmp_path / "styles"
+    (styles / "templates" / "pdf").mkdir(parents=True)
+    env = environment(Resolver(source_dir=tmp_path, styles_dir=styles))
+    default = env.get_template("pdf/article.html")
+    assert "styles" not in str(default.filename)
+    (styles / "templates" / "pdf" / "article.html").write_text("override")
+    env = environment(Resolver(source_dir=tmp_path, styles_dir=styles))
+    assert env.get_template("pdf/article.html").render() == "override"
+
+
+def test_reader_note_without_number_is_an_error(doc):
+    ann = dataclasses.replace(doc.annotations[0], number=None)
+    bad = dataclasses.replace(doc, annotations=(ann, *doc.annotations[1:]))
+    with pytest.raises(RenderError):
+        render_fragments(bad, HtmlContext("epub"))
