@@ -1,0 +1,142 @@
+"""``publish check``: lints on the finished model (the reader reports hard errors).
+
+Warnings: a glossary entry never used, a person never marked, an unmarked
+occurrence of a glossary term or alias, an abbreviation used before (or
+without) its expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .diagnostics import Collector
+from .model import (
+    Document, GlossaryEntry, Heading, Inline, Link, NoteRef, Paragraph, Span,
+    SpeakerRef, TermRef, Text, Emph, Strong, iter_all_inlines, iter_blocks, plain_text,
+)
+
+
+def lint(doc: Document, diag: Collector) -> None:
+    _unused(doc, diag)
+    _unmarked(doc, diag)
+    _expansions(doc, diag)
+
+
+def _unused(doc: Document, diag: Collector) -> None:
+    used = {i.entry.id for i in iter_all_inlines(doc.blocks) if isinstance(i, TermRef)}
+    for e in doc.glossary:
+        if e.id not in used and e.pos is not None:
+            diag.warning(e.pos.path, e.pos.line, e.pos.col, f"glossary entry '{e.id}' is never used in the text")
+    for p in doc.people:
+        if p.first_use_id is None and p.pos is not None:
+            diag.warning(p.pos.path, p.pos.line, p.pos.col,
+                         f"person '{p.id}' is never marked in the text ([{p.name}]{{.speaker ref={p.id}}})")
+
+
+def _is_abbreviation(name: str) -> bool:
+    return any(c.isdigit() for c in name) or (name.upper() == name and any(c.isalpha() for c in name))
+
+
+def _name_pattern(entries: tuple[GlossaryEntry, ...]) -> list[tuple[re.Pattern[str], GlossaryEntry, str]]:
+    pats = []
+    for e in entries:
+        for name in {e.term, e.expansion, *e.aliases} - {""}:
+            flags = 0 if _is_abbreviation(name) else re.IGNORECASE
+            body = re.escape(name).replace(r"\ ", r"\s+").replace("'", "['\u2019]")
+            pats.append((re.compile(rf"(?<![\w-]){body}(?![\w-])", flags), e, name))
+    pats.sort(key=lambda t: -len(t[2]))  # longest names first
+    return pats
+
+
+def _unmarked(doc: Document, diag: Collector) -> None:
+    pats = _name_pattern(doc.glossary)
+    if not pats:
+        return
+
+    def visit(inlines: tuple[Inline, ...]) -> None:
+        for i in inlines:
+            if isinstance(i, TermRef):
+                continue  # marked: its text is a use already
+            if isinstance(i, Text):
+                taken: list[tuple[int, int]] = []
+                for pat, entry, name in pats:
+                    for m in pat.finditer(i.text):
+                        if any(m.start() < b and a < m.end() for a, b in taken):
+                            continue
+                        taken.append((m.start(), m.end()))
+                        p = i.pos
+                        if p is None:
+                            continue
+                        diag.warning(p.path, p.line, p.col + m.start(),
+                                     f"unmarked use of glossary term '{m.group(0)}' (entry '{entry.id}'): "
+                                     f"write [{m.group(0)}]{{.term ref={entry.id}}}")
+            elif isinstance(i, (Emph, Strong, Link, Span, NoteRef, SpeakerRef)):
+                visit(i.content)
+
+    for b in iter_blocks(doc.blocks):
+        if isinstance(b, (Paragraph, Heading)):
+            visit(b.content)
+
+
+def _expansions(doc: Document, diag: Collector) -> None:
+    expanded: set[str] = set()
+    warned: set[str] = set()
+    for i in iter_all_inlines(doc.blocks):
+        if not isinstance(i, TermRef) or not i.entry.expansion:
+            continue
+        e = i.entry
+        text = _norm(plain_text(i.content))
+        if _norm(e.expansion) in text:
+            expanded.add(e.id)
+        elif text == _norm(e.term) and e.id not in expanded and e.id not in warned and i.pos:
+            warned.add(e.id)
+            later = any(
+                isinstance(j, TermRef) and j.entry.id == e.id and _norm(e.expansion) in _norm(plain_text(j.content))
+                for j in iter_all_inlines(doc.blocks)
+            )
+            msg = (f"abbreviation '{e.term}' is used before its expansion '{e.expansion}'" if later
+                   else f"abbreviation '{e.term}' is never expanded in the text ('{e.expansion}')")
+            diag.warning(i.pos.path, i.pos.line, i.pos.col, msg)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Counts:
+    paragraphs: int
+    sections: int
+    headings: int
+    words: int
+    term_uses: int
+    glossary_entries: int
+    annotations: dict[str, int]
+    people: int
+    images: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def counts(doc: Document) -> Counts:
+    from .model import Image
+
+    paras = [b for b in iter_blocks(doc.blocks) if isinstance(b, Paragraph)]
+    heads = [b for b in iter_blocks(doc.blocks) if isinstance(b, Heading)]
+    inl = list(iter_all_inlines(doc.blocks))
+    kinds: Counter[str] = Counter(a.kind for a in doc.annotations)
+    words = sum(len(plain_text(b.content).split()) for b in paras)
+    return Counts(
+        paragraphs=len(paras),
+        sections=1 + sum(1 for h in heads if h.level == 1) if paras else 0,
+        headings=len(heads),
+        words=words,
+        term_uses=sum(1 for i in inl if isinstance(i, TermRef)),
+        glossary_entries=len(doc.glossary),
+        annotations={k: kinds.get(k, 0) for k in ("context", "update", "source", "editorial", "footnote")},
+        people=len(doc.people),
+        images=sum(1 for i in inl if isinstance(i, Image)),
+    )

@@ -1,0 +1,403 @@
+"""Markdown tokens → model. The only module that imports markdown_it.
+
+Syntax is Pandoc-compatible Markdown as configured markdown-it-py plugins read
+it: YAML front matter, ``[text]{.class key=value}`` spans, ``::: {.class}``
+fenced divs, footnotes, definition lists. Nothing here parses Markdown by hand;
+it walks the token stream and resolves references (terms, notes, speakers)
+against the side files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from ..diagnostics import Collector
+from ..model import (
+    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
+    Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
+    Person, Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
+    ThematicBreak,
+)
+
+MAX_NESTING = 40  # markdown-it's own default max nesting is 20 for inline; blocks deeper are refused
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
+    md.use(front_matter_plugin)
+    md.use(attrs_plugin, spans=True)
+    md.use(attrs_block_plugin)
+    md.use(footnote_plugin)
+    md.use(deflist_plugin)
+    md.use(container_plugin, name="div", marker=":", validate=lambda params, *a: True)
+    return md
+
+
+_MD = _parser()
+_CLASS_KINDS = ("term", "note", "speaker")
+
+
+@dataclass
+class Refs:
+    """What references resolve against while reading (shells; transforms finalise them)."""
+
+    glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
+    by_name: dict[str, GlossaryEntry] = field(default_factory=dict)  # lowercased term/alias/expansion
+    annotations: dict[str, Annotation] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    people_by_name: dict[str, Person] = field(default_factory=dict)
+    anchored: dict[str, Pos] = field(default_factory=dict)  # annotation id -> first anchor
+    footnotes: list[Annotation] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+
+
+def parse_tokens(text: str) -> list[Token]:
+    return _MD.parse(text)
+
+
+class Converter:
+    """Walks one token stream (the article, or a note body) into model blocks."""
+
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        diag: Collector,
+        refs: Refs,
+        *,
+        line_offset: int = 0,
+        in_note: bool = False,
+        resolve_image: Callable[[str, Pos], str] | None = None,
+    ) -> None:
+        self.lines = text.split("\n")
+        self.path = path
+        self.diag = diag
+        self.refs = refs
+        self.line_offset = line_offset
+        self.in_note = in_note
+        self.resolve_image = resolve_image
+        self._cursor: tuple[int, int] = (0, 0)  # (line index, col index) for locating inlines
+        self._block_end = 0
+
+    # ------------------------------------------------------------------ blocks
+    def blocks(self, tokens: list[Token]) -> tuple[Block, ...]:
+        out, _ = self._blocks(tokens, 0, None)
+        return tuple(out)
+
+    def _pos(self, tok: Token | None) -> Pos:
+        line = (tok.map[0] if tok is not None and tok.map else 0) + 1 + self.line_offset
+        return Pos(self.path, line, 1)
+
+    def _blocks(self, toks: list[Token], i: int, close: str | None) -> tuple[list[Block], int]:
+        out: list[Block] = []
+        while i < len(toks):
+            t = toks[i]
+            if close is not None and t.type == close:
+                return out, i + 1
+            ty = t.type
+            if ty == "front_matter":
+                i += 1
+            elif ty == "heading_open":
+                self._enter(t)
+                content = self.inlines(toks[i + 1])
+                out.append(Heading(int(t.tag[1]), content, id=str(t.attrs.get("id", "")), pos=self._pos(t)))
+                i += 3
+            elif ty == "paragraph_open":
+                self._enter(t)
+                out.append(Paragraph(self.inlines(toks[i + 1]), pos=self._pos(t)))
+                i += 3
+            elif ty == "blockquote_open":
+                inner, i = self._blocks(toks, i + 1, "blockquote_close")
+                out.append(BlockQuote(tuple(inner), pos=self._pos(t)))
+            elif ty in ("bullet_list_open", "ordered_list_open"):
+                items: list[tuple[Block, ...]] = []
+                close_ty = ty.replace("_open", "_close")
+                j = i + 1
+                while toks[j].type != close_ty:
+                    assert toks[j].type == "list_item_open", toks[j].type
+                    inner, j = self._blocks(toks, j + 1, "list_item_close")
+                    items.append(tuple(inner))
+                start = int(t.attrs.get("start", 1) or 1)
+                out.append(ListBlock(ty.startswith("ordered"), tuple(items), start=start, pos=self._pos(t)))
+                i = j + 1
+            elif ty in ("fence", "code_block"):
+                lang = (t.info or "").strip().split(" ")[0] if ty == "fence" else ""
+                out.append(CodeBlock(t.content, language=lang, pos=self._pos(t)))
+                i += 1
+            elif ty == "html_block":
+                out.append(RawBlock("html", t.content, pos=self._pos(t)))
+                i += 1
+            elif ty == "hr":
+                out.append(ThematicBreak(pos=self._pos(t)))
+                i += 1
+            elif ty == "dl_open":
+                dl_items: list[DefinitionItem] = []
+                j = i + 1
+                while toks[j].type != "dl_close":
+                    assert toks[j].type == "dt_open", toks[j].type
+                    self._enter(toks[j + 1]) if toks[j + 1].map else None
+                    term = self.inlines(toks[j + 1])
+                    j += 3
+                    defs: list[tuple[Block, ...]] = []
+                    while j < len(toks) and toks[j].type == "dd_open":
+                        inner, j = self._blocks(toks, j + 1, "dd_close")
+                        defs.append(tuple(inner))
+                    dl_items.append(DefinitionItem(term, tuple(defs)))
+                out.append(DefinitionList(tuple(dl_items), pos=self._pos(t)))
+                i = j + 1
+            elif ty == "container_div_open":
+                inner, i = self._blocks(toks, i + 1, "container_div_close")
+                out.append(Div(parse_attr_text(t.info or ""), tuple(inner), pos=self._pos(t)))
+            elif ty == "footnote_block_open":
+                i = self._footnote_block(toks, i + 1)
+            else:  # pragma: no cover - every token type markdown-it emits here is handled above
+                self.diag.error(self.path, self._pos(t).line, 1, f"unsupported Markdown construct ({ty})")
+                i += 1
+        return out, i
+
+    def _footnote_block(self, toks: list[Token], i: int) -> int:
+        """Footnote definitions become Annotation(kind="footnote") shells."""
+        while toks[i].type != "footnote_block_close":
+            t = toks[i]
+            assert t.type == "footnote_open", t.type
+            label = str(t.meta.get("label", t.meta.get("id")))
+            j = i + 1
+            body_toks: list[Token] = []
+            depth = 0
+            while not (toks[j].type == "footnote_close" and depth == 0):
+                if toks[j].type == "footnote_anchor":
+                    j += 1
+                    continue
+                body_toks.append(toks[j])
+                j += 1
+            inner, _ = self._blocks(body_toks, 0, None)
+            ann_id = f"fn-{label}"
+            shell = self.refs.annotations[ann_id]
+            self.refs.annotations[ann_id] = Annotation(
+                id=ann_id, kind="footnote", body=tuple(inner), pos=shell.pos
+            )
+            i = j + 1
+        return i + 1
+
+    # ----------------------------------------------------------------- inlines
+    def _enter(self, tok: Token) -> None:
+        if tok.map:
+            self._cursor = (tok.map[0], 0)
+            self._block_end = tok.map[1]
+
+    def _locate(self, needle: str) -> Pos:
+        """Find ``needle`` at or after the cursor within the current block."""
+        li, ci = self._cursor
+        end = max(self._block_end, li + 1)
+        for k in range(li, min(end, len(self.lines))):
+            start = ci if k == li else 0
+            found = self.lines[k].find(needle, start) if needle else -1
+            if found >= 0:
+                self._cursor = (k, found + max(len(needle), 1))
+                return Pos(self.path, k + 1 + self.line_offset, found + 1)
+        return Pos(self.path, li + 1 + self.line_offset, ci + 1)
+
+    def _locate_span(self, attrs: dict) -> Pos:
+        ref = attrs.get("ref")
+        if ref:
+            li, ci = self._cursor
+            end = max(self._block_end, li + 1)
+            pat = re.compile(r"ref\s*=\s*[\"']?" + re.escape(str(ref)))
+            for k in range(li, min(end, len(self.lines))):
+                m = pat.search(self.lines[k], ci if k == li else 0)
+                if m:
+                    # report the opening brace of the attribute block
+                    brace = self.lines[k].rfind("{", 0, m.start())
+                    col = brace if brace >= 0 else m.start()
+                    return Pos(self.path, k + 1 + self.line_offset, col + 1)
+            return Pos(self.path, li + 1 + self.line_offset, ci + 1)
+        cls = str(attrs.get("class", "")).split()
+        return self._locate("{." + cls[0]) if cls else self._locate("{")
+
+    def inlines(self, tok: Token) -> tuple[Inline, ...]:
+        children = tok.children or []
+        out, _ = self._inlines(children, 0, None)
+        return tuple(out)
+
+    def _inlines(self, ch: list[Token], i: int, close: str | None) -> tuple[list[Inline], int]:
+        out: list[Inline] = []
+        while i < len(ch):
+            t = ch[i]
+            ty = t.type
+            if close is not None and ty == close:
+                return out, i + 1
+            if ty == "text":
+                if t.content:
+                    out.append(Text(t.content, pos=self._locate(t.content)))
+                i += 1
+            elif ty == "softbreak":
+                out.append(SoftBreak())
+                i += 1
+            elif ty == "hardbreak":
+                out.append(LineBreak())
+                i += 1
+            elif ty == "code_inline":
+                self._locate(t.content)
+                out.append(Code(t.content))
+                i += 1
+            elif ty == "em_open":
+                inner, i = self._inlines(ch, i + 1, "em_close")
+                out.append(Emph(tuple(inner)))
+            elif ty == "strong_open":
+                inner, i = self._inlines(ch, i + 1, "strong_close")
+                out.append(Strong(tuple(inner)))
+            elif ty == "link_open":
+                inner, i = self._inlines(ch, i + 1, "link_close")
+                out.append(Link(str(t.attrs.get("href", "")), tuple(inner), title=str(t.attrs.get("title", "") or "")))
+            elif ty == "image":
+                out.append(self._image(t))
+                i += 1
+            elif ty == "html_inline":
+                out.append(RawInline("html", t.content))
+                i += 1
+            elif ty == "footnote_ref":
+                out.append(self._footnote_ref(t))
+                i += 1
+            elif ty == "span_open":
+                pos = self._locate_span(t.attrs)
+                inner, i = self._inlines(ch, i + 1, "span_close")
+                out.append(self._span(dict(t.attrs), tuple(inner), pos))
+            else:  # pragma: no cover
+                self.diag.error(self.path, self._cursor[0] + 1 + self.line_offset, 1,
+                                f"unsupported inline Markdown ({ty})")
+                i += 1
+        return out, i
+
+    def _image(self, t: Token) -> Image:
+        attrs = dict(t.attrs)
+        src = str(attrs.pop("src", ""))
+        title = str(attrs.pop("title", "") or "")
+        alt = "".join(c.content for c in (t.children or []) if c.type in ("text", "code_inline"))
+        pos = self._locate(src) if src else self._locate("![")
+        ident = str(attrs.pop("id", ""))
+        classes = tuple(str(attrs.pop("class", "")).split())
+        resolved = src
+        if self.resolve_image is not None:
+            resolved = self.resolve_image(src, pos)
+        img = Image(src=resolved, alt=alt, title=title,
+                    attr=Attr(ident, classes, tuple((k, str(v)) for k, v in attrs.items())), pos=pos)
+        self.refs.images.append(img)
+        return img
+
+    def _footnote_ref(self, t: Token) -> Inline:
+        label = str(t.meta.get("label", t.meta.get("id")))
+        pos = self._locate("[^" + label)
+        ann_id = f"fn-{label}"
+        if self.in_note:
+            self.diag.error(pos.path, pos.line, pos.col, "a note cannot contain another note")
+            return Text("")
+        if ann_id in self.refs.anchored:
+            self.diag.error(pos.path, pos.line, pos.col, f"footnote '{label}' is referenced twice")
+        self.refs.anchored.setdefault(ann_id, pos)
+        shell = self.refs.annotations.get(ann_id)
+        if shell is None:  # body comes later in the stream: keep a shell, fill in afterwards
+            shell = Annotation(id=ann_id, kind="footnote", body=(), pos=pos)
+            self.refs.annotations[ann_id] = shell
+            self.refs.footnotes.append(shell)
+        return NoteRef(shell, (), pos=pos)
+
+    def _span(self, attrs: dict, content: tuple[Inline, ...], pos: Pos) -> Inline:
+        classes = tuple(str(attrs.pop("class", "")).split())
+        ident = str(attrs.pop("id", ""))
+        kinds = [c for c in classes if c in _CLASS_KINDS]
+        if len(kinds) > 1:
+            self.diag.error(pos.path, pos.line, pos.col,
+                            f"a span can be only one of .term, .note, .speaker (got {', '.join(kinds)}); nest spans instead")
+            return Span(Attr(ident, classes, _kv(attrs)), content)
+        if not kinds:
+            return Span(Attr(ident, classes, _kv(attrs)), content)
+        kind = kinds[0]
+        ref = str(attrs.get("ref", "")).strip()
+        text = _flat(content).strip()
+        if kind == "term":
+            entry = self.refs.glossary.get(ref) if ref else self.refs.by_name.get(_norm(text))
+            if entry is None:
+                what = f"'{ref}'" if ref else f"for '{text}' (no entry has that term or alias; add ref=ID)"
+                self.diag.error(pos.path, pos.line, pos.col, f"unknown glossary term {what}")
+                return Span(Attr(ident, classes, _kv(attrs)), content)
+            return TermRef(entry, content, pos=pos)
+        if kind == "note":
+            if self.in_note:
+                self.diag.error(pos.path, pos.line, pos.col, "a note cannot contain another note")
+                return Span(Attr(ident, (), ()), content)
+            if not ref:
+                self.diag.error(pos.path, pos.line, pos.col, "a .note span needs ref=ID")
+                return Span(Attr(ident, (), ()), content)
+            ann = self.refs.annotations.get(ref)
+            if ann is None:
+                self.diag.error(pos.path, pos.line, pos.col, f"unknown annotation '{ref}'")
+                return Span(Attr(ident, (), ()), content)
+            if ref in self.refs.anchored:
+                first = self.refs.anchored[ref]
+                self.diag.error(pos.path, pos.line, pos.col,
+                                f"annotation '{ref}' is already anchored at line {first.line}")
+                return Span(Attr(ident, (), ()), content)
+            self.refs.anchored[ref] = pos
+            return NoteRef(ann, content, pos=pos)
+        # speaker
+        person = self.refs.people.get(ref) if ref else self.refs.people_by_name.get(_norm(text))
+        if person is None:
+            what = f"'{ref}'" if ref else f"for '{text}' (add ref=ID)"
+            self.diag.error(pos.path, pos.line, pos.col, f"unknown person {what}")
+            return Span(Attr(ident, (), ()), content)
+        return SpeakerRef(person, content, pos=pos)
+
+
+def _kv(attrs: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in attrs.items())
+
+
+def _flat(content: tuple[Inline, ...]) -> str:
+    from ..model import plain_text
+
+    return plain_text(content)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s.replace("\u2019", "'")).strip().casefold()
+
+
+_ATTR_TOKEN = re.compile(r"""\s*(?:\.([\w-]+)|#([\w-]+)|([\w-]+)=("[^"]*"|'[^']*'|[^\s}]+)|([\w-]+))""")
+
+
+def parse_attr_text(info: str) -> Attr:
+    """Attributes of a fenced div: ``credit`` or ``{#id .credit key=value}``."""
+    s = info.strip()
+    if s.startswith("{") and s.endswith("}"):
+        s = s[1:-1]
+    ident, classes, kv = "", [], []
+    pos = 0
+    while pos < len(s):
+        m = _ATTR_TOKEN.match(s, pos)
+        if not m or m.end() == pos:
+            break
+        cls, hid, key, val, bare = m.groups()
+        if cls:
+            classes.append(cls)
+        elif hid:
+            ident = hid
+        elif key:
+            kv.append((key, val.strip("\"'")))
+        elif bare:
+            classes.append(bare)
+        pos = m.end()
+    return Attr(ident, tuple(classes), tuple(kv))
+
+
+def normalise_name(s: str) -> str:
+    return _norm(s)

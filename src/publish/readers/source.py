@@ -1,0 +1,382 @@
+"""Read one article source (Markdown + front matter + side files) into a raw model.
+
+Raw: references are resolved to objects, but numbering, ids and first uses are
+left to ``publish.transforms``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..diagnostics import Collector, Diagnostic, PublishError
+from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
+from ..resources import Resolver
+from .markdown import Converter, Refs, normalise_name, parse_tokens
+from .text import decode
+from .yamlsafe import Located, LocatedList, load_yaml
+
+META_KEYS = {
+    "title", "title-note", "short-title", "subtitle", "standfirst", "series-note", "author",
+    "publisher", "date", "lang", "rights", "identifier", "keywords", "glossary", "annotations",
+    "people",
+}
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
+
+
+def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
+    """Read ``path``; errors go to ``diag`` (PublishError raised when reading cannot go on)."""
+    spath = str(path)
+    try:
+        data = resolver.read_bytes(path)
+    except OSError as exc:
+        raise PublishError(Diagnostic(spath, 1, 1, "error", f"cannot read: {exc.strerror or exc}")) from None
+    text = decode(data, spath)
+    if not text.strip():
+        raise PublishError(Diagnostic(spath, 1, 1, "error", "the source is empty (it needs at least a title in front matter)"))
+
+    fm_text, fm_line = _front_matter(text, spath)
+    raw_meta = load_yaml(fm_text, spath, line_offset=fm_line - 1) if fm_text is not None else None
+    if raw_meta is None:
+        raw_meta = Located()
+        raw_meta.key_pos = {}
+    if not isinstance(raw_meta, Located):
+        raise PublishError(Diagnostic(spath, fm_line, 1, "error", "front matter must be a YAML mapping (key: value)"))
+    meta = _meta(raw_meta, spath, fm_line, diag)
+
+    refs = Refs()
+    glossary = _side_file(raw_meta, "glossary", path, resolver, diag, _glossary_entry, refs)
+    people = _side_file(raw_meta, "people", path, resolver, diag, _person, refs)
+    for e in glossary:
+        refs.glossary[e.id] = e
+    for p in people:
+        refs.people[p.id] = p
+        refs.people_by_name.setdefault(normalise_name(p.name), p)
+    _index_names(glossary, refs, diag)
+    annotations = _side_file(raw_meta, "annotations", path, resolver, diag, _annotation_shell, refs)
+    for a in annotations:
+        refs.annotations[a.id] = a
+
+    def resolve_image(src: str, pos: Pos) -> str:
+        try:
+            real = resolver.resolve(src, pos)
+        except PublishError as exc:
+            diag.items.extend(exc.diagnostics)
+            return src
+        return str(real.relative_to(resolver.source_dir)) if real.is_relative_to(resolver.source_dir) else src
+
+    conv = Converter(text, spath, diag, refs, resolve_image=resolve_image)
+    blocks = conv.blocks(parse_tokens(text))
+    footnote_ids = [a.id for a in refs.footnotes]
+
+    all_notes = [refs.annotations[a.id] for a in annotations] + [refs.annotations[i] for i in footnote_ids]
+    for a in annotations:
+        if a.id not in refs.anchored:
+            p = a.pos or Pos(spath, 1, 1)
+            diag.error(p.path, p.line, p.col,
+                       f"annotation '{a.id}' is never anchored in the text (mark a span [..]{{.note ref={a.id}}})")
+    return Document(
+        meta=meta,
+        blocks=blocks,
+        glossary=tuple(glossary),
+        annotations=tuple(all_notes),
+        people=tuple(people),
+        source_path=spath,
+    )
+
+
+# --------------------------------------------------------------------------- front matter
+
+
+def _front_matter(text: str, path: str) -> tuple[str | None, int]:
+    """Return (YAML text, line of its first line) or (None, 1) if there is none."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None, 1
+    for k in range(1, len(lines)):
+        if lines[k].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:k]), 2
+    raise PublishError(Diagnostic(path, 1, 1, "error", "front matter is not closed: add a line '---' after it"))
+
+
+def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
+    def pos(key: str) -> tuple[int, int]:
+        return raw.pos_of(key) if key in raw.key_pos else (max(fm_line - 1, 1), 1)
+
+    for key in raw:
+        if key not in META_KEYS:
+            line, col = pos(key)
+            diag.warning(path, line, col, f"unknown front matter key '{key}' (ignored)")
+
+    def text(key: str, required: bool = False) -> str:
+        v = raw.get(key)
+        if v is None:
+            if required:
+                diag.error(path, max(fm_line - 1, 1), 1, f"missing required metadata '{key}'")
+            return ""
+        if isinstance(v, (dict, list)):
+            line, col = pos(key)
+            diag.error(path, line, col, f"'{key}' must be text")
+            return ""
+        s = str(v).strip()
+        if required and not s:
+            line, col = pos(key)
+            diag.error(path, line, col, f"'{key}' is empty")
+        return s
+
+    def text_list(key: str) -> tuple[str, ...]:
+        v = raw.get(key)
+        if v is None:
+            return ()
+        if isinstance(v, str):
+            return (v.strip(),) if v.strip() else ()
+        if isinstance(v, list) and all(isinstance(x, (str, int, float)) for x in v):
+            return tuple(str(x).strip() for x in v if str(x).strip())
+        line, col = pos(key)
+        diag.error(path, line, col, f"'{key}' must be text or a list of text")
+        return ()
+
+    title = text("title", required=True)
+    lang = text("lang") or "en"
+    if not _LANG.match(lang):
+        line, col = pos("lang")
+        diag.error(path, line, col, f"'lang' must be a BCP 47 language tag such as en-GB (got '{lang}')")
+        lang = "en"
+    date = text("date")
+    if date and not _DATE.match(date):
+        line, col = pos("date")
+        diag.error(path, line, col, f"'date' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{date}')")
+    ident = text("identifier")
+    line0 = max(fm_line - 1, 1)
+    return Meta(
+        title=title,
+        title_note=text("title-note"),
+        short_title=text("short-title"),
+        subtitle=text("subtitle"),
+        standfirst=text("standfirst"),
+        series_note=text("series-note"),
+        authors=text_list("author"),
+        publisher=text("publisher"),
+        date=date,
+        lang=lang,
+        rights=text("rights"),
+        identifier=ident,
+        keywords=text_list("keywords"),
+        pos=Pos(path, line0, 1),
+    )
+
+
+# --------------------------------------------------------------------------- side files
+
+
+def _side_file(raw_meta: Located, key: str, src: Path, resolver: Resolver, diag: Collector, make, refs: Refs) -> list:
+    ref = raw_meta.get(key)
+    if ref is None:
+        return []
+    line, col = raw_meta.pos_of(key)
+    where = Pos(str(src), line, col)
+    if not isinstance(ref, str):
+        diag.error(where.path, line, col, f"'{key}' must name a YAML file beside the source")
+        return []
+    try:
+        fpath = resolver.resolve(ref, where)
+        data = decode(resolver.read_bytes(fpath), _display(fpath, src))
+        items = load_yaml(data, _display(fpath, src))
+    except PublishError as exc:
+        diag.items.extend(exc.diagnostics)
+        return []
+    fname = _display(fpath, src)
+    if items is None:
+        return []
+    if not isinstance(items, LocatedList):
+        diag.error(fname, getattr(items, "line", 1), 1, f"{key} file must be a YAML list of entries")
+        return []
+    out = []
+    seen: dict[str, int] = {}
+    for n, item in enumerate(items):
+        iline, icol = items.item_pos[n]
+        if not isinstance(item, Located):
+            diag.error(fname, iline, icol, f"each {key} entry must be a mapping")
+            continue
+        obj = make(item, fname, diag, refs)
+        if obj is None:
+            continue
+        if obj.id in seen:
+            l, c = item.pos_of("id")
+            diag.error(fname, l, c, f"duplicate id '{obj.id}' (first at line {seen[obj.id]})")
+            continue
+        seen[obj.id] = item.pos_of("id")[0]
+        out.append(obj)
+    return out
+
+
+def _display(p: Path, src: Path) -> str:
+    """Paths in messages: as the user would write them, relative to the source's folder."""
+    try:
+        return str(Path(src).parent / p.relative_to(Path(src).resolve().parent))
+    except ValueError:
+        return str(p)
+
+
+def _need_id(item: Located, fname: str, diag: Collector) -> str | None:
+    ident = item.get("id")
+    if not isinstance(ident, str) or not _ID.match(ident):
+        l, c = item.pos_of("id")
+        diag.error(fname, l, c, "entry needs an 'id' (letters, digits, '-' or '_', starting with a letter)")
+        return None
+    return ident
+
+
+def _str(item: Located, key: str, fname: str, diag: Collector, required: bool = False) -> str:
+    v = item.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if required:
+            diag.error(fname, item.line, item.col, f"entry '{item.get('id', '?')}' needs '{key}'")
+        return ""
+    if isinstance(v, (dict, list)):
+        l, c = item.pos_of(key)
+        diag.error(fname, l, c, f"'{key}' must be text")
+        return ""
+    return str(v).strip()
+
+
+def _strs(item: Located, key: str, fname: str, diag: Collector) -> tuple[str, ...]:
+    v = item.get(key)
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (v,)
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return tuple(x.strip() for x in v if x.strip())
+    l, c = item.pos_of(key)
+    diag.error(fname, l, c, f"'{key}' must be a list of text")
+    return ()
+
+
+def _unknown_keys(item: Located, allowed: set[str], fname: str, diag: Collector) -> None:
+    for k in item:
+        if k not in allowed:
+            l, c = item.pos_of(k)
+            diag.error(fname, l, c, f"unknown key '{k}' (allowed: {', '.join(sorted(allowed))})")
+
+
+GLOSSARY_KEYS = {"id", "term", "expansion", "definition", "zh", "pinyin", "aliases", "see"}
+PEOPLE_KEYS = {"id", "name", "role", "affiliation"}
+ANNOTATION_KEYS = {"id", "kind", "title", "body", "sources", "author", "date"}
+SOURCE_KEYS = {"title", "url", "publisher", "date"}
+
+
+def _inline_md(text: str, fname: str, line: int, diag: Collector, refs: Refs):
+    """Inline Markdown of a YAML text (a definition): the first paragraph's inlines."""
+    conv = Converter(text, fname, diag, Refs(), line_offset=line - 1, in_note=True)
+    blocks = conv.blocks(parse_tokens(text))
+    from ..model import Paragraph
+
+    if len(blocks) != 1 or not isinstance(blocks[0], Paragraph):
+        diag.error(fname, line, 1, "a definition must be one paragraph of text")
+        return ()
+    return blocks[0].content
+
+
+def _glossary_entry(item: Located, fname: str, diag: Collector, refs: Refs) -> GlossaryEntry | None:
+    _unknown_keys(item, GLOSSARY_KEYS, fname, diag)
+    ident = _need_id(item, fname, diag)
+    if ident is None:
+        return None
+    term = _str(item, "term", fname, diag, required=True)
+    definition = _str(item, "definition", fname, diag, required=True)
+    dline = item.pos_of("definition")[0]
+    return GlossaryEntry(
+        id=ident,
+        term=term or ident,
+        definition=_inline_md(definition, fname, dline, diag, refs) if definition else (),
+        expansion=_str(item, "expansion", fname, diag),
+        zh=_str(item, "zh", fname, diag),
+        pinyin=_str(item, "pinyin", fname, diag),
+        aliases=_strs(item, "aliases", fname, diag),
+        see_also=_strs(item, "see", fname, diag),
+        pos=Pos(fname, *item.pos_of("id")),
+    )
+
+
+def _index_names(glossary: list[GlossaryEntry], refs: Refs, diag: Collector) -> None:
+    ids = {e.id for e in glossary}
+    for e in glossary:
+        for name in (e.term, e.expansion, *e.aliases):
+            if not name:
+                continue
+            key = normalise_name(name)
+            other = refs.by_name.get(key)
+            if other is not None and other.id != e.id:
+                p = e.pos or Pos("?", 1, 1)
+                diag.error(p.path, p.line, p.col, f"'{name}' names both '{other.id}' and '{e.id}'")
+            refs.by_name.setdefault(key, e)
+        for s in e.see_also:
+            if s not in ids:
+                p = e.pos or Pos("?", 1, 1)
+                diag.error(p.path, p.line, p.col, f"see-also '{s}' of '{e.id}' is not a glossary entry")
+
+
+def _person(item: Located, fname: str, diag: Collector, refs: Refs) -> Person | None:
+    _unknown_keys(item, PEOPLE_KEYS, fname, diag)
+    ident = _need_id(item, fname, diag)
+    if ident is None:
+        return None
+    return Person(
+        id=ident,
+        name=_str(item, "name", fname, diag, required=True) or ident,
+        role=_str(item, "role", fname, diag),
+        affiliation=_str(item, "affiliation", fname, diag),
+        pos=Pos(fname, *item.pos_of("id")),
+    )
+
+
+def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) -> Annotation | None:
+    _unknown_keys(item, ANNOTATION_KEYS, fname, diag)
+    ident = _need_id(item, fname, diag)
+    if ident is None:
+        return None
+    kind = _str(item, "kind", fname, diag, required=True)
+    if kind and kind not in ANNOTATION_KINDS_IN_FILES:
+        l, c = item.pos_of("kind")
+        diag.error(fname, l, c, f"unknown annotation kind '{kind}' (one of: {', '.join(ANNOTATION_KINDS_IN_FILES)})")
+        kind = "context"
+    body_text = _str(item, "body", fname, diag, required=True)
+    bline = item.pos_of("body")[0]
+    # a block scalar's text starts on the line after the key
+    raw_line_offset = bline if isinstance(item.get("body"), str) and "\n" in item.get("body", "") else bline - 1
+    conv = Converter(body_text, fname, diag, refs, line_offset=raw_line_offset, in_note=True)
+    body = conv.blocks(parse_tokens(body_text)) if body_text else ()
+    sources = []
+    raw_sources = item.get("sources")
+    if raw_sources is not None:
+        if not isinstance(raw_sources, list):
+            l, c = item.pos_of("sources")
+            diag.error(fname, l, c, "'sources' must be a list")
+        else:
+            for s in raw_sources:
+                if isinstance(s, str):
+                    sources.append(Source(title=s))
+                elif isinstance(s, Located):
+                    _unknown_keys(s, SOURCE_KEYS, fname, diag)
+                    sources.append(Source(
+                        title=_str(s, "title", fname, diag, required=True),
+                        url=_str(s, "url", fname, diag),
+                        publisher=_str(s, "publisher", fname, diag),
+                        date=_str(s, "date", fname, diag),
+                    ))
+                else:
+                    diag.error(fname, item.line, item.col, "each source must be text or a mapping")
+    return Annotation(
+        id=ident,
+        kind=kind or "context",  # type: ignore[arg-type]
+        body=body,
+        title=_str(item, "title", fname, diag),
+        sources=tuple(sources),
+        author=_str(item, "author", fname, diag),
+        date=_str(item, "date", fname, diag),
+        pos=Pos(fname, *item.pos_of("id")),
+    )

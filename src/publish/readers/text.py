@@ -1,0 +1,44 @@
+"""Bytes → text: UTF-8 only, BOM and CRLF tolerated, NULs and oversize refused."""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, PublishError
+
+MAX_SOURCE_BYTES = 5_000_000  # a long-form article is ~100 kB; 50x is ~5 MB
+
+
+def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
+    """Decode a source file; raise PublishError at the first bad byte's line:col."""
+    if len(data) > limit:
+        raise PublishError(
+            Diagnostic(path, 1, 1, "error", f"file is {len(data):,} bytes; the limit is {limit:,}")
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col_bytes(data, exc.start)
+        bad = data[exc.start : exc.start + 1].hex()
+        raise PublishError(
+            Diagnostic(path, line, col, "error", f"not UTF-8: byte 0x{bad} cannot be decoded")
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, col = _line_col(text, nul)
+        raise PublishError(Diagnostic(path, line, col, "error", "NUL byte in text (binary file?)"))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def _line_col_bytes(data: bytes, index: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, index) + 1
+    start = data.rfind(b"\n", 0, index) + 1
+    # column in characters of the valid prefix of the line
+    col = len(data[start:index].decode("utf-8", errors="replace")) + 1
+    return line, col

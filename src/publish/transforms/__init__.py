@@ -1,0 +1,29 @@
+"""Ordered model → model transforms, applied once before any writer runs.
+
+Like docutils' ``Transform.default_priority`` or a chain of Pandoc filters:
+each takes a Document and returns a new one. Writers never number notes, find
+first uses or invent ids: it is all done here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..model import Document
+from .base import relink
+from .ids import heading_ids
+from .notes import number_notes
+from .speakers import speakers
+from .terms import glossary_order, term_uses
+
+Transform = Callable[[Document], Document]
+
+# The order matters: ids for headings come last so that they avoid every id the
+# other transforms generated.
+TRANSFORMS: tuple[Transform, ...] = (number_notes, term_uses, speakers, glossary_order, heading_ids)
+
+
+def apply_all(doc: Document) -> Document:
+    for t in TRANSFORMS:
+        doc = relink(t(doc))
+    return doc
