@@ -1,0 +1,486 @@
+"""EPUB 3 writer: the shared HTML fragments, filled into Jinja2 templates and
+packaged with ebooklib.
+
+Builder, not writer (Sphinx's split): ``publish.writers.html`` turns the model
+into XHTML fragments; this module decides the file split, fills the templates in
+``templates/epub/`` (``styles/templates/epub/`` overrides them), and packages
+the book: metadata, cover, nav (toc + landmarks), NCX, spine.
+
+The id -> file map is taken from the fragments themselves: a first rendering
+with plain ``#id`` links shows which file holds which id, the second rendering
+links every id to ``file.xhtml#id``. A link to an id no file holds is an error.
+
+ebooklib 0.20 is used for the package document, nav and NCX; its traps are
+worked around here: one id per ``dc:creator``; our own XHTML items (its
+``EpubHtml`` re-parses content with an HTML parser); no ``page-list`` (it would
+list every element with an ``epub:type`` and an id); ``dcterms:modified`` only
+through the ``mtime`` option; and the zip is rewritten in memory so that entry
+times come from ``options.epoch``, not the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import re
+import textwrap
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from ebooklib import epub
+from lxml import etree
+from markupsafe import Markup, escape
+
+from ..diagnostics import Diagnostic, RenderError
+from ..model import Document, Image, Meta, iter_all_inlines
+from ..options import RenderOptions
+from ..resources import Resolver
+from . import templating
+from .html import Fragments, HtmlContext, lang_wrap, render_fragments
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+EPUB_NS = "http://www.idpf.org/2007/ops"
+CSS_NAME = "epub.css"
+CSS_PATH = "style/epub.css"
+COVER_IMAGE = "images/cover.svg"
+
+# Headings of the back matter (English house style; the text's own headings come
+# from the model).
+HEADINGS = {
+    "notes": "Notes",
+    "glossary": "Glossary",
+    "voices": "Voices",
+    "colophon": "About this edition",
+    "toc": "Contents",
+    "landmarks": "Landmarks",
+}
+
+_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
+
+
+def _fail(doc: Document, message: str) -> RenderError:
+    return RenderError(Diagnostic(doc.source_path or "<document>", 1, 1, "error", message))
+
+
+# --------------------------------------------------------------------------
+# XHTML items
+
+
+class _Xhtml(epub.EpubItem):
+    """A finished XHTML content document: written as given (no HTML re-parse)."""
+
+    def __init__(self, uid: str, file_name: str, content: bytes, title: str,
+                 properties: tuple[str, ...] = ()) -> None:
+        super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml",
+                         content=content)
+        self.title = title
+        self.properties = list(properties)
+
+
+@dataclass
+class _Part:
+    """One XHTML file of the book."""
+
+    key: str  # "cover", "title", "section", "notes", ...
+    file: str
+    title: str  # for <title>, toc and NCX
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    ids: frozenset[str] = frozenset()
+    in_toc: bool = True
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def human_date(iso: str) -> str:
+    """'2021-09-20' -> '20 September 2021'; '2021-09' -> 'September 2021'."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", iso.strip())
+    if not m:
+        return iso
+    y, mo, d = m.groups()
+    if mo and 1 <= int(mo) <= 12:
+        month = _MONTHS[int(mo) - 1]
+        return f"{int(d)} {month} {y}" if d else f"{month} {y}"
+    return y
+
+
+def _join_names(names: tuple[str, ...]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def identifier(meta: Meta) -> str:
+    """The book's stable identifier: meta.identifier, else derived from the metadata."""
+    if meta.identifier:
+        return meta.identifier
+    seed = "\x1f".join((meta.title, *meta.authors, meta.publisher, meta.date))
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "publish:" + seed))
+
+
+def _ids_in(html: str) -> set[str]:
+    """Every id attribute in an XHTML fragment."""
+    root = etree.fromstring(
+        f'<r xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}">{html}</r>'.encode()
+    )
+    return {el.get("id") for el in root.iter() if el.get("id")}
+
+
+def accessibility_summary(doc: Document) -> str:
+    parts = [
+        "This publication meets the EPUB Accessibility 1.1 and WCAG 2.1 Level AA guidelines "
+        "as far as its authors could check.",
+        "It has a table of contents and landmarks, headings that structure each part,"
+        " and a logical reading order.",
+    ]
+    if doc.reader_notes:
+        parts.append("Notes are linked from the text and link back to it.")
+    if doc.glossary:
+        parts.append("Glossary terms are linked to their entries; Chinese names are marked"
+                     " as Simplified Chinese.")
+    parts.append("Text can be resized and restyled; no colours or font sizes are forced.")
+    return " ".join(parts)
+
+
+def _has_images(doc: Document) -> bool:
+    return any(isinstance(i, Image) for i in iter_all_inlines(doc.blocks))
+
+
+# --------------------------------------------------------------------------
+# Cover (an SVG generated from the metadata: no external asset)
+
+
+def _cover_svg(env, doc: Document, alt: str) -> bytes:
+    meta = doc.meta
+    width, height, margin, band = 1200, 1800, 100, 260
+    text_width = width - 2 * margin
+
+    def lines(text: str, size: int, y0: int, leading: float = 1.2) -> list[dict[str, Any]]:
+        # Serif text averages about half an em per character.
+        per_line = max(8, int(text_width / (size * 0.52)))
+        out = []
+        for n, line in enumerate(textwrap.wrap(text, per_line) or [""]):
+            out.append({"text": line, "size": size, "y": int(y0 + n * size * leading)})
+        return out
+
+    series = lines(meta.series_note, 44, 150) if meta.series_note else []
+    title_size = 110 if len(meta.title) <= 40 else 92 if len(meta.title) <= 80 else 76
+    title = lines(meta.title, title_size, 520)
+    y = (title[-1]["y"] if title else 520) + 160
+    sub = meta.subtitle or ""
+    authors = lines(_join_names(meta.authors), 56, y) if meta.authors else []
+    if sub:
+        sub_lines = lines(sub, 56, y)
+        authors = sub_lines + lines(_join_names(meta.authors), 56, sub_lines[-1]["y"] + 120) \
+            if meta.authors else sub_lines
+    publisher = lines(meta.publisher, 56, height - 140) if meta.publisher else []
+    svg = env.get_template("epub/cover.svg").render(
+        width=width, height=height, margin=margin, band=band, alt=alt,
+        series_lines=series, title_lines=title, author_lines=authors,
+        publisher_lines=publisher,
+    )
+    return svg.encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# The book
+
+
+class _Linker:
+    """The ``href`` callback: id -> "file.xhtml#id"; remembers ids no file holds."""
+
+    def __init__(self, id_file: dict[str, str]) -> None:
+        self.id_file = id_file
+        self.missing: list[str] = []
+
+    def __call__(self, target_id: str) -> str:
+        f = self.id_file.get(target_id)
+        if f is None:
+            self.missing.append(target_id)
+            return "#" + target_id
+        return f"{f}#{target_id}"
+
+
+def _plan(doc: Document, frags: Fragments) -> list[_Part]:
+    """The file split: which part holds which ids (from a first rendering)."""
+    parts: list[_Part] = [
+        _Part("cover", "cover.xhtml", "Cover", "epub/cover.xhtml", in_toc=False),
+        _Part("title", "title.xhtml", "Title page", "epub/title.xhtml",
+              ids=frozenset({"title-page-title"}), in_toc=False),
+    ]
+    n = 0
+    for s in frags.sections:
+        if s.title is None and not str(s.html).strip():
+            continue  # the text starts with a level-1 heading: no opening
+        n += 1
+        parts.append(_Part(
+            "section", f"section-{n:02d}.xhtml", s.title_text or doc.meta.title,
+            "epub/section.xhtml", {"section": s}, frozenset({s.id} | _ids_in(s.html)),
+        ))
+    if not any(p.key == "section" for p in parts):
+        raise _fail(doc, "the document has no text to put in the EPUB")
+    if frags.notes:
+        ids = {"notes-title"}
+        for note in frags.notes:
+            ids |= {note.id} | _ids_in(note.html)
+        parts.append(_Part("notes", "notes.xhtml", HEADINGS["notes"], "epub/notes.xhtml",
+                           ids=frozenset(ids)))
+    if frags.glossary:
+        ids = {"glossary-title"}
+        for g in frags.glossary:
+            ids |= {g.id} | _ids_in(g.definition)
+        parts.append(_Part("glossary", "glossary.xhtml", HEADINGS["glossary"],
+                           "epub/glossary.xhtml", ids=frozenset(ids)))
+    if frags.voices:
+        parts.append(_Part("voices", "voices.xhtml", HEADINGS["voices"], "epub/voices.xhtml",
+                           ids=frozenset({"voices-title"} | {v.id for v in frags.voices})))
+    parts.append(_Part("colophon", "colophon.xhtml", HEADINGS["colophon"],
+                       "epub/colophon.xhtml", ids=frozenset({"colophon-title"})))
+    return parts
+
+
+def _id_map(doc: Document, parts: list[_Part]) -> dict[str, str]:
+    id_file: dict[str, str] = {}
+    for p in parts:
+        for i in p.ids:
+            if i in id_file and id_file[i] != p.file:
+                raise _fail(doc, f"id '{i}' occurs in both {id_file[i]} and {p.file}")
+            id_file[i] = p.file
+    return id_file
+
+
+def _meta_view(doc: Document, ident: str) -> dict[str, Any]:
+    """Metadata for the templates, Chinese runs tagged (values are Markup)."""
+    m = doc.meta
+    published = ", ".join(x for x in (m.publisher, human_date(m.date) if m.date else "") if x)
+    return {
+        "title": lang_wrap(m.title),
+        "subtitle": lang_wrap(m.subtitle),
+        "title_note": lang_wrap(m.title_note),
+        "standfirst": lang_wrap(m.standfirst),
+        "series_note": lang_wrap(m.series_note),
+        "byline": lang_wrap(_join_names(m.authors)),
+        "published": lang_wrap(published),
+        "rights": lang_wrap(m.rights),
+        "identifier": escape(ident),
+    }
+
+
+def _check_xhtml(doc: Document, name: str, data: bytes) -> bytes:
+    try:
+        etree.fromstring(data)
+    except etree.XMLSyntaxError as e:
+        raise _fail(doc, f"EPUB file {name} is not well-formed XHTML: {e.msg}") from None
+    return data
+
+
+def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> epub.EpubBook:
+    env = templating.environment(resolver)
+    meta = doc.meta
+    lang = meta.lang or "en"
+    ident = identifier(meta)
+
+    # Pass 1: which file holds which id. Pass 2: link every id to its file.
+    parts = _plan(doc, render_fragments(doc, HtmlContext(mode="epub")))
+    linker = _Linker(_id_map(doc, parts))
+    frags = render_fragments(doc, HtmlContext(mode="epub", href=linker))
+    parts = _plan(doc, frags)
+    if linker.missing:
+        raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
+
+    mview = _meta_view(doc, ident)
+    summary = accessibility_summary(doc)
+    cover_alt = "Cover: " + meta.title + (f", by {_join_names(meta.authors)}" if meta.authors else "")
+    common = {"lang": lang, "css": CSS_PATH, "meta": mview}
+
+    book = epub.EpubBook()
+    book.IDENTIFIER_ID = "pub-id"
+    book.set_identifier(ident)
+    book.set_title(meta.title)
+    book.set_language(lang)
+    for n, author in enumerate(meta.authors, start=1):
+        book.add_author(author, role="aut", uid=f"creator-{n}")
+    if meta.publisher:
+        book.add_metadata("DC", "publisher", meta.publisher)
+    if meta.date:
+        book.add_metadata("DC", "date", meta.date)
+    if meta.rights:
+        book.add_metadata("DC", "rights", meta.rights)
+    if meta.standfirst:
+        book.add_metadata("DC", "description", meta.standfirst)
+    for kw in meta.keywords:
+        book.add_metadata("DC", "subject", kw)
+    _accessibility_metadata(book, doc, summary)
+
+    css = epub.EpubItem(uid="css", file_name=CSS_PATH, media_type="text/css",
+                        content=resolver.read_bytes(resolver.style(CSS_NAME)))
+    book.add_item(css)
+
+    # Cover image: listed as cover-image; the cover page shows it.
+    cover_img = epub.EpubCover(uid="cover-image", file_name=COVER_IMAGE)
+    cover_img.media_type = "image/svg+xml"
+    cover_img.content = _cover_svg(env, doc, cover_alt)
+    book.add_item(cover_img)
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+
+    items: dict[str, _Xhtml] = {}
+    for i, p in enumerate(parts):
+        ctx: dict[str, Any] = dict(common, page_title=p.title, body_class=p.key)
+        if p.key == "cover":
+            ctx.update(cover_src=COVER_IMAGE, cover_alt=cover_alt)
+        elif p.key == "section":
+            ctx.update(p.context, label=meta.title)
+        elif p.key == "notes":
+            ctx.update(heading=HEADINGS["notes"], notes=[
+                {"id": nf.id, "number": nf.number, "kind": nf.kind, "kind_label": nf.kind_label,
+                 "html": nf.html, "backlink": linker(nf.anchor_id)}
+                for nf in frags.notes
+            ])
+        elif p.key == "glossary":
+            ctx.update(heading=HEADINGS["glossary"], glossary=frags.glossary)
+        elif p.key == "voices":
+            ctx.update(heading=HEADINGS["voices"], voices=[
+                {"id": v.id, "name": lang_wrap(v.person.name),
+                 "description": lang_wrap(", ".join(x for x in (v.person.role, v.person.affiliation) if x)),
+                 "first_use_href": v.first_use_href}
+                for v in frags.voices
+            ])
+        elif p.key == "colophon":
+            ctx.update(heading=HEADINGS["colophon"], accessibility_summary=summary)
+        data = env.get_template(p.template).render(ctx).encode("utf-8")
+        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _check_xhtml(doc, p.file, data), p.title)
+        book.add_item(item)
+        items[p.file] = item
+    if linker.missing:
+        raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
+
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=HEADINGS["toc"])
+    nav.add_link(href=CSS_PATH, rel="stylesheet", type="text/css")
+    book.add_item(nav)
+    book.add_item(epub.EpubNcx())
+
+    # Table of contents: the text's sections (with their level-2 headings), then back matter.
+    toc: list[Any] = []
+    for p in parts:
+        if not p.in_toc:
+            continue
+        link = epub.Link(p.file, p.title, f"toc-{p.file.removesuffix('.xhtml')}")
+        subs = _subheadings(p) if p.key == "section" else []
+        toc.append((link, subs) if subs else link)
+    book.toc = toc
+
+    first_section = next(p for p in parts if p.key == "section")
+    book.guide = [
+        {"type": "cover", "href": "cover.xhtml", "title": "Cover"},
+        {"type": "toc", "href": "nav.xhtml", "title": HEADINGS["toc"]},
+        {"type": "text", "href": first_section.file, "title": "Start of the text"},
+    ]
+    if "glossary.xhtml" in items:
+        book.guide.append({"type": "glossary", "href": "glossary.xhtml", "title": HEADINGS["glossary"]})
+
+    spine: list[Any] = [items["cover.xhtml"], items["title.xhtml"], nav]
+    spine += [items[p.file] for p in parts if p.key not in ("cover", "title")]
+    book.spine = spine
+    return book
+
+
+def _subheadings(p: _Part) -> list[Any]:
+    root = etree.fromstring(
+        f'<r xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}">{p.context["section"].html}</r>'.encode()
+    )
+    out = []
+    for h in root.iterfind(f"{{{XHTML_NS}}}h2"):
+        hid = h.get("id")
+        if hid:
+            text = " ".join("".join(h.itertext()).split())
+            out.append(epub.Link(f"{p.file}#{hid}", text, f"toc-{hid}"))
+    return out
+
+
+def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str) -> None:
+    def meta(prop: str, value: str) -> None:
+        book.add_metadata(None, "meta", value, {"property": prop})
+
+    meta("schema:accessMode", "textual")
+    if _has_images(doc):
+        meta("schema:accessMode", "visual")
+    meta("schema:accessModeSufficient", "textual")
+    features = ["structuralNavigation", "tableOfContents", "readingOrder",
+                "displayTransformability"]
+    if doc.reader_notes:
+        features.append("annotations")
+    if _has_images(doc):
+        features.append("alternativeText")
+    for f in features:
+        meta("schema:accessibilityFeature", f)
+    meta("schema:accessibilityHazard", "none")
+    meta("schema:accessibilitySummary", summary)
+    meta("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")
+
+
+# --------------------------------------------------------------------------
+# Packaging
+
+
+def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
+    return time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
+
+
+def _hide_landmarks(nav: bytes) -> bytes:
+    """The landmarks list is for the reading system, not the reader's page."""
+    root = etree.fromstring(nav)
+    for el in root.iter(f"{{{XHTML_NS}}}nav"):
+        if el.get(f"{{{EPUB_NS}}}type") == "landmarks":
+            el.set("hidden", "hidden")
+    return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
+
+
+def _repack(raw: bytes, epoch: int, book: epub.EpubBook) -> bytes:
+    """Rewrite ebooklib's zip: fixed times and attributes, mimetype first and stored."""
+    when = _zip_time(epoch)
+    nav_path = f"{book.FOLDER_NAME}/nav.xhtml"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
+        names = src.namelist()
+        if names[0] != "mimetype":
+            names.remove("mimetype")
+            names.insert(0, "mimetype")
+        for name in names:
+            data = src.read(name)
+            if name == nav_path:
+                data = _hide_landmarks(data)
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.create_system = 3  # unix, whatever the platform
+            info.external_attr = 0o100644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+                dst.writestr(info, data)
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                dst.writestr(info, data, compresslevel=9)
+    return out.getvalue()
+
+
+def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
+    book = _build_book(doc, options, resolver)
+    raw = io.BytesIO()
+    mtime = _dt.datetime.fromtimestamp(options.epoch, tz=_dt.timezone.utc)
+    writer = epub.EpubWriter(raw, book, {
+        "mtime": mtime,
+        "epub3_pages": False,  # would list every element with an epub:type and an id
+        "landmark_title": HEADINGS["landmarks"],
+        "play_order": {"enabled": True, "start_from": 1},
+        "raise_exceptions": True,
+    })
+    writer.process()
+    writer.write()
+    return _repack(raw.getvalue(), options.epoch, book)
