@@ -54,6 +54,9 @@ class HtmlContext:
     mode: Mode
     # Maps an element id to a link target; the EPUB writer maps ids to "file.xhtml#id".
     href: Callable[[str], str] = field(default=_default_href)
+    # Maps an image to its src; by default the model's src as is (the PDF writer
+    # resolves it to a file URL through the resolver, the EPUB writer to its href).
+    image_src: Callable[[Image], str] | None = None
 
 
 # --------------------------------------------------------------------------
@@ -241,6 +244,8 @@ class _Renderer:
                     self.in_link -= 1
                 return f"<a{_attrs([('href', href), ('title', title)])}>{inner}</a>"
             case Image(src=src, alt=alt, title=title, attr=attr):
+                if self.ctx.image_src is not None:
+                    src = self.ctx.image_src(node)
                 pairs = _attr_pairs(attr)
                 return f"<img{_attrs([('src', src), *pairs, ('title', title)])} alt=\"{_text(alt)}\"/>"
             case Span(attr=attr, content=c):
