@@ -216,13 +216,33 @@ class Converter:
             for k in range(li, min(end, len(self.lines))):
                 m = pat.search(self.lines[k], ci if k == li else 0)
                 if m:
-                    # report the opening brace of the attribute block
                     brace = self.lines[k].rfind("{", 0, m.start())
-                    col = brace if brace >= 0 else m.start()
+                    col = self._span_start(k, brace if brace >= 0 else m.start())
                     return Pos(self.path, k + 1 + self.line_offset, col + 1)
             return Pos(self.path, li + 1 + self.line_offset, ci + 1)
         cls = str(attrs.get("class", "")).split()
-        return self._locate("{." + cls[0]) if cls else self._locate("{")
+        pos = self._locate("{." + cls[0]) if cls else self._locate("{")
+        k = pos.line - 1 - self.line_offset
+        if 0 <= k < len(self.lines):
+            return Pos(pos.path, pos.line, self._span_start(k, pos.col - 1) + 1)
+        return pos
+
+    def _span_start(self, k: int, brace: int) -> int:
+        """Column of the ``[`` that opens the span whose ``]{`` is at ``brace``."""
+        line = self.lines[k]
+        if brace <= 0 or line[brace - 1] != "]":
+            return brace
+        depth = 0
+        for j in range(brace - 1, -1, -1):
+            if j > 0 and line[j - 1] == "\\":
+                continue
+            if line[j] == "]":
+                depth += 1
+            elif line[j] == "[":
+                depth -= 1
+                if depth == 0:
+                    return j
+        return brace
 
     def inlines(self, tok: Token) -> tuple[Inline, ...]:
         children = tok.children or []
