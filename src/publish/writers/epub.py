@@ -39,7 +39,7 @@ from ..model import Document, Image, Meta, iter_all_inlines
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
-from .html import Fragments, HtmlContext, lang_wrap, render_fragments
+from .html import Fragments, HtmlContext, NoteFragment, lang_wrap, render_fragments
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -91,6 +91,7 @@ class _Part:
     context: dict[str, Any] = field(default_factory=dict)
     ids: frozenset[str] = frozenset()
     in_toc: bool = True
+    notes: list[NoteFragment] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -228,12 +229,14 @@ def _plan(doc: Document, frags: Fragments) -> list[_Part]:
         ))
     if not any(p.key == "section" for p in parts):
         raise _fail(doc, "the document has no text to put in the EPUB")
-    if frags.notes:
-        ids = {"notes-title"}
-        for note in frags.notes:
-            ids |= {note.id} | _ids_in(note.html)
-        parts.append(_Part("notes", "notes.xhtml", HEADINGS["notes"], "epub/notes.xhtml",
-                           ids=frozenset(ids)))
+    # Reader notes go at the end of the section holding their call, as popup
+    # footnotes in the same document (what reading systems support best).
+    for note in frags.notes:
+        home = next((p for p in parts if p.key == "section" and note.anchor_id in p.ids), None)
+        if home is None:
+            raise _fail(doc, f"note {note.number} ('{note.annotation.id}'): its call is not in the text")
+        home.notes.append(note)
+        home.ids = home.ids | {note.id} | _ids_in(note.html)
     if frags.glossary:
         ids = {"glossary-title"}
         for g in frags.glossary:
@@ -275,12 +278,23 @@ def _meta_view(doc: Document, ident: str) -> dict[str, Any]:
     }
 
 
-def _check_xhtml(doc: Document, name: str, data: bytes) -> bytes:
+def _finish_xhtml(doc: Document, name: str, data: bytes) -> bytes:
+    """Check that a filled template is well-formed XHTML; make links within the
+    same file plain fragment links ("#id"), as popup footnotes expect."""
     try:
-        etree.fromstring(data)
+        root = etree.fromstring(data)
     except etree.XMLSyntaxError as e:
         raise _fail(doc, f"EPUB file {name} is not well-formed XHTML: {e.msg}") from None
-    return data
+    prefix = name + "#"
+    changed = False
+    for a in root.iter(f"{{{XHTML_NS}}}a"):
+        href = a.get("href", "")
+        if href.startswith(prefix):
+            a.set("href", href[len(name):])
+            changed = True
+    if not changed:
+        return data
+    return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
 
 
 def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> epub.EpubBook:
@@ -338,12 +352,10 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         if p.key == "cover":
             ctx.update(cover_src=COVER_IMAGE, cover_alt=cover_alt)
         elif p.key == "section":
-            ctx.update(p.context, label=meta.title)
-        elif p.key == "notes":
-            ctx.update(heading=HEADINGS["notes"], notes=[
+            ctx.update(p.context, label=meta.title, notes_label=HEADINGS["notes"], notes=[
                 {"id": nf.id, "number": nf.number, "kind": nf.kind, "kind_label": nf.kind_label,
-                 "html": nf.html, "backlink": linker(nf.anchor_id)}
-                for nf in frags.notes
+                 "html": nf.html, "backlink": "#" + nf.anchor_id}
+                for nf in p.notes
             ])
         elif p.key == "glossary":
             ctx.update(heading=HEADINGS["glossary"], glossary=frags.glossary)
@@ -357,7 +369,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         elif p.key == "colophon":
             ctx.update(heading=HEADINGS["colophon"], accessibility_summary=summary)
         data = env.get_template(p.template).render(ctx).encode("utf-8")
-        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _check_xhtml(doc, p.file, data), p.title)
+        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data), p.title)
         book.add_item(item)
         items[p.file] = item
     if linker.missing:
