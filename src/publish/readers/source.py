@@ -21,7 +21,7 @@ META_KEYS = {
     "publisher", "date", "lang", "rights", "identifier", "keywords", "glossary", "annotations",
     "people",
 }
-_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
@@ -225,7 +225,7 @@ def _need_id(item: Located, fname: str, diag: Collector) -> str | None:
     ident = item.get("id")
     if not isinstance(ident, str) or not _ID.match(ident):
         l, c = item.pos_of("id")
-        diag.error(fname, l, c, "entry needs an 'id' (letters, digits, '-' or '_', starting with a letter)")
+        diag.error(fname, l, c, "entry needs an 'id' (letters, digits, '-' or '_')")
         return None
     return ident
 

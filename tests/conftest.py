@@ -1,0 +1,33 @@
+"""Shared fixtures: the real article's model and the manuscript it must carry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = ROOT / "source" / "article.md"
+MANUSCRIPT_DIR = ROOT.parent / "shared" / "manuscript"
+
+
+def manuscript_lines() -> list[str]:
+    files = sorted(MANUSCRIPT_DIR.glob("*.txt")) if MANUSCRIPT_DIR.is_dir() else []
+    if not files:
+        if os.environ.get("CI"):
+            raise AssertionError(f"manuscript not found in {MANUSCRIPT_DIR}")
+        pytest.skip(f"manuscript not found in {MANUSCRIPT_DIR}")
+    return [ln for ln in files[0].read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+@pytest.fixture(scope="session")
+def manuscript() -> list[str]:
+    return manuscript_lines()
+
+
+@pytest.fixture(scope="session")
+def article_doc():
+    from publish.build import load
+
+    return load(ARTICLE)
