@@ -1,0 +1,269 @@
+"""Raw OOXML that python-docx has no API for, kept in one small place.
+
+Footnotes part, footnote references, bookmarks, internal hyperlinks, complex fields
+(PAGE / NUMPAGES), run language tags, list restarts, and a deterministic zip
+repackaging. In the spirit of python-docx's own ``oxml`` layer: functions that build
+or edit elements, no knowledge of the document model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+from typing import Iterable
+
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from lxml import etree
+
+# ---------------------------------------------------------------------------- runs
+
+
+def run(text: str = "", style_id: str | None = None, lang: str | None = None) -> etree._Element:
+    """A ``w:r`` with an optional character style and language.
+
+    ``lang`` starting with ``zh`` tags the East Asian language (``w:eastAsia``) and asks
+    Word to use the East Asian font slot (``w:hint``); any other value tags ``w:val``.
+    Tabs and newlines in ``text`` become ``w:tab`` / ``w:br``.
+    """
+    r = OxmlElement("w:r")
+    if style_id or lang:
+        rpr = OxmlElement("w:rPr")
+        if style_id:
+            rpr.append(OxmlElement("w:rStyle", {qn("w:val"): style_id}))
+        if lang and lang.lower().startswith("zh"):
+            rpr.append(OxmlElement("w:rFonts", {qn("w:hint"): "eastAsia"}))
+            rpr.append(OxmlElement("w:lang", {qn("w:eastAsia"): lang}))
+        elif lang:
+            rpr.append(OxmlElement("w:lang", {qn("w:val"): lang}))
+        r.append(rpr)
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            r.append(OxmlElement("w:br"))
+        for j, chunk in enumerate(line.split("\t")):
+            if j:
+                r.append(OxmlElement("w:tab"))
+            if chunk:
+                t = OxmlElement("w:t")
+                t.text = chunk
+                if chunk != chunk.strip():
+                    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                r.append(t)
+    return r
+
+
+def break_run(style_id: str | None = None) -> etree._Element:
+    r = run("", style_id)
+    r.append(OxmlElement("w:br"))
+    return r
+
+
+def set_paragraph_style(p: etree._Element, style_id: str) -> None:
+    p.style = style_id  # CT_P.style: get_or_add_pPr / pStyle
+
+
+def set_numbering(p: etree._Element, num_id: int, ilvl: int) -> None:
+    """Direct list membership (``w:numPr``): the list instance, not its look."""
+    ppr = p.get_or_add_pPr()
+    numpr = ppr.get_or_add_numPr()
+    numpr.get_or_add_ilvl().val = ilvl
+    numpr.get_or_add_numId().val = num_id
+
+
+# ---------------------------------------------------------------------------- links, bookmarks
+
+_BOOKMARK_OK = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")
+
+
+def bookmark_name(anchor: str) -> str:
+    """A valid bookmark name (Word keeps at most 40 characters) for an anchor id."""
+    if _BOOKMARK_OK.match(anchor):
+        return anchor
+    clean = re.sub(r"[^A-Za-z0-9_\-]", "_", anchor)
+    if not clean or not clean[0].isalpha():
+        clean = "a" + clean
+    digest = hashlib.sha1(anchor.encode("utf-8")).hexdigest()[:8]
+    return f"{clean[:31]}_{digest}"
+
+
+def hyperlink_anchor(name: str) -> etree._Element:
+    return OxmlElement("w:hyperlink", {qn("w:anchor"): name, qn("w:history"): "1"})
+
+
+def hyperlink_external(r_id: str) -> etree._Element:
+    return OxmlElement("w:hyperlink", {qn("r:id"): r_id, qn("w:history"): "1"})
+
+
+def bookmark_around(parent: etree._Element, first: etree._Element | None,
+                    last: etree._Element | None, bm_id: int, name: str) -> None:
+    """Insert ``w:bookmarkStart``/``End`` around ``first``..``last`` (children of ``parent``),
+    or at the end of ``parent`` when there is nothing to wrap."""
+    start = OxmlElement("w:bookmarkStart", {qn("w:id"): str(bm_id), qn("w:name"): name})
+    end = OxmlElement("w:bookmarkEnd", {qn("w:id"): str(bm_id)})
+    if first is None or last is None:
+        parent.append(start)
+        parent.append(end)
+        return
+    first.addprevious(start)
+    last.addnext(end)
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+def field_runs(instr: str, placeholder: str) -> list[etree._Element]:
+    """A complex field (``w:fldChar`` begin/separate/end) with a cached result."""
+    begin = run()
+    begin.append(OxmlElement("w:fldChar", {qn("w:fldCharType"): "begin"}))
+    code = run()
+    it = OxmlElement("w:instrText")
+    it.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    it.text = f" {instr} "
+    code.append(it)
+    sep = run()
+    sep.append(OxmlElement("w:fldChar", {qn("w:fldCharType"): "separate"}))
+    result = run(placeholder)
+    end = run()
+    end.append(OxmlElement("w:fldChar", {qn("w:fldCharType"): "end"}))
+    return [begin, code, sep, result, end]
+
+
+# ---------------------------------------------------------------------------- footnotes
+
+_FOOTNOTES_XML = (
+    f'<w:footnotes {nsdecls("w", "r")}>'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/>'
+    "</w:r></w:p></w:footnote></w:footnotes>"
+)
+
+
+class Footnotes:
+    """The footnotes part (``word/footnotes.xml``): python-docx loads it as an opaque
+    blob; we parse it, add ``w:footnote`` elements and write the blob back."""
+
+    def __init__(self, document_part) -> None:
+        try:
+            part = document_part.part_related_by(RT.FOOTNOTES)
+        except KeyError:
+            part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES,
+                        _FOOTNOTES_XML.encode("utf-8"), document_part.package)
+            document_part.relate_to(part, RT.FOOTNOTES)
+            _ensure_footnote_pr(document_part)
+        self.part = part
+        self.element = parse_xml(part.blob)
+        # Keep the separators (ids -1/0 or whatever the reference uses); drop any notes.
+        for fn in self.element.findall(qn("w:footnote")):
+            if fn.get(qn("w:type")) not in ("separator", "continuationSeparator",
+                                            "continuationNotice"):
+                self.element.remove(fn)
+
+    def add(self, fid: int) -> etree._Element:
+        fn = OxmlElement("w:footnote", {qn("w:id"): str(fid)})
+        self.element.append(fn)
+        return fn
+
+    def relate_hyperlink(self, url: str) -> str:
+        return self.part.relate_to(url, RT.HYPERLINK, is_external=True)
+
+    def finish(self) -> None:
+        self.part._blob = etree.tostring(self.element, xml_declaration=True,
+                                         encoding="UTF-8", standalone=True)
+
+
+def _ensure_footnote_pr(document_part) -> None:
+    settings = document_part._settings_part.element
+    if settings.find(qn("w:footnotePr")) is None:
+        pr = parse_xml(f'<w:footnotePr {nsdecls("w")}><w:footnote w:id="-1"/>'
+                       '<w:footnote w:id="0"/></w:footnotePr>')
+        settings.append(pr)  # order inside w:settings is lax for readers; Word accepts it
+
+
+def footnote_reference_run(fid: int, style_id: str) -> etree._Element:
+    r = run("", style_id)
+    r.append(OxmlElement("w:footnoteReference", {qn("w:id"): str(fid)}))
+    return r
+
+
+def footnote_ref_mark_run(style_id: str) -> etree._Element:
+    """The number mark at the start of the note text (``w:footnoteRef``)."""
+    r = run("", style_id)
+    r.append(OxmlElement("w:footnoteRef"))
+    return r
+
+
+# ---------------------------------------------------------------------------- styles, lists
+
+
+def set_default_language(styles_element: etree._Element, lang: str) -> None:
+    """The document language (``w:docDefaults/w:rPrDefault/w:rPr/w:lang/@w:val``)."""
+    rpr = styles_element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if rpr is None:
+        return
+    el = rpr.find(qn("w:lang"))
+    if el is None:
+        el = OxmlElement("w:lang")
+        rpr.append(el)
+    el.set(qn("w:val"), lang)
+
+
+def style_num_id(style_element: etree._Element) -> int | None:
+    el = style_element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
+    return int(el.get(qn("w:val"))) if el is not None else None
+
+
+def restart_list(numbering_element, num_id: int, ilvl: int, start: int) -> int:
+    """A new list instance of the same abstract list as ``num_id``, starting at ``start``."""
+    num = numbering_element.num_having_numId(num_id)
+    new = numbering_element.add_num(num.abstractNumId.val)
+    new.add_lvlOverride(ilvl=ilvl).add_startOverride(start)
+    return int(new.numId)
+
+
+# ---------------------------------------------------------------------------- core properties
+
+_CORE_DROP = ("lastModifiedBy", "lastPrinted", "category", "contentStatus", "version")
+
+
+def clean_core_properties(core_element: etree._Element) -> None:
+    """Remove what a template leaves behind ("last modified by", printed dates...)."""
+    cp = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+    for child in list(core_element):
+        local = etree.QName(child).localname
+        if etree.QName(child).namespace == cp and local in _CORE_DROP:
+            core_element.remove(child)
+        elif (child.text or "").strip() == "" and len(child) == 0:
+            core_element.remove(child)
+
+
+# ---------------------------------------------------------------------------- packaging
+
+
+def zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
+    t = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.timezone.utc)  # zip starts 1980
+    return (t.year, t.month, t.day, t.hour, t.minute, t.second - t.second % 2)
+
+
+def deterministic_zip(data: bytes, epoch: int, drop: Iterable[str] = ()) -> bytes:
+    """Rewrite a package with fixed entry times and attributes, same entry order."""
+    dropped = set(drop)
+    when = zip_time(epoch)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename in dropped:
+                continue
+            new = zipfile.ZipInfo(info.filename, date_time=when)
+            new.compress_type = zipfile.ZIP_DEFLATED
+            new.external_attr = 0o644 << 16
+            new.create_system = 3
+            dst.writestr(new, src.read(info.filename))
+    return out.getvalue()
