@@ -173,21 +173,20 @@ def _cover_svg(env, doc: Document, alt: str) -> bytes:
             out.append({"text": line, "size": size, "y": int(y0 + n * size * leading)})
         return out
 
-    series = lines(meta.series_note, 44, 150) if meta.series_note else []
     title_size = 110 if len(meta.title) <= 40 else 92 if len(meta.title) <= 80 else 76
     title = lines(meta.title, title_size, 520)
-    y = (title[-1]["y"] if title else 520) + 160
-    sub = meta.subtitle or ""
-    authors = lines(_join_names(meta.authors), 56, y) if meta.authors else []
-    if sub:
-        sub_lines = lines(sub, 56, y)
-        authors = sub_lines + lines(_join_names(meta.authors), 56, sub_lines[-1]["y"] + 120) \
-            if meta.authors else sub_lines
-    publisher = lines(meta.publisher, 56, height - 140) if meta.publisher else []
+    y = title[-1]["y"] + 150
+    byline = []
+    if meta.subtitle:
+        byline += lines(meta.subtitle, 56, y)
+        y = byline[-1]["y"] + 110
+    if meta.authors:
+        byline += lines(_join_names(meta.authors), 56, y)
     svg = env.get_template("epub/cover.svg").render(
         width=width, height=height, margin=margin, band=band, alt=alt,
-        series_lines=series, title_lines=title, author_lines=authors,
-        publisher_lines=publisher,
+        band_lines=lines(meta.publisher, 64, 165) if meta.publisher else [],
+        title_lines=title, author_lines=byline,
+        date_lines=lines(human_date(meta.date), 48, height - 140) if meta.date else [],
     )
     return svg.encode("utf-8")
 
