@@ -475,11 +475,11 @@ class _Writer:
             if text:
                 self.text_runs(self.new_p(body, style), text, _Marks())
 
-        para("Series Note", m.series_note)
         para("Title", m.title)
         para("Title Note", m.title_note)
         para("Subtitle", m.subtitle)
         para("Subtitle", m.standfirst)
+        para("Series Note", m.series_note)
         if m.authors:
             para("Byline", "By " + _join_names(m.authors))
         para("Dateline", ", ".join(x for x in (m.publisher, _human_date(m.date)) if x))
