@@ -497,6 +497,34 @@ def test_missing_style_is_an_error_naming_it(tmp_path) -> None:
     assert err.value.exit_code == 3
 
 
+def test_reference_without_footnotes_part_gets_one(tmp_path) -> None:
+    """A reference saved by another program may lack word/footnotes.xml: the writer adds
+    the part, its relationship, its content type and the settings' separators."""
+    styles = _copy_styles(tmp_path)
+    ref = styles / "reference.docx"
+    data = ref.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(ref, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "word/footnotes.xml":
+                continue
+            if info.filename in ("word/_rels/document.xml.rels", "[Content_Types].xml"):
+                body = re.sub(rb"<(Relationship|Override)[^>]*footnotes[^>]*/>", b"", body)
+            if info.filename == "word/settings.xml":
+                body = re.sub(rb"<w:footnotePr>.*?</w:footnotePr>", b"", body)
+            zout.writestr(info, body)
+    assert b"footnotes" not in zipfile.ZipFile(ref).read("[Content_Types].xml")
+    pkg = Package(docx_writer.render(sample_document(), RenderOptions(epoch=EPOCH),
+                                     _resolver(tmp_path / "article.md", styles)))
+    assert b"footnotes+xml" in pkg.zip.read("[Content_Types].xml")
+    assert b"relationships/footnotes" in pkg.zip.read("word/_rels/document.xml.rels")
+    fns = pkg.xml("word/footnotes.xml")
+    assert [fn.get(_w("id")) for fn in fns] == ["-1", "0", "1", "2"]
+    settings = pkg.xml("word/settings.xml")
+    names = [etree.QName(c).localname for c in settings]
+    assert names.index("footnotePr") < names.index("compat")
+
+
 def test_raw_html_is_reported_not_dropped(tmp_path) -> None:
     from dataclasses import replace
 

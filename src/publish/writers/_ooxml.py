@@ -183,7 +183,21 @@ def _ensure_footnote_pr(document_part) -> None:
     if settings.find(qn("w:footnotePr")) is None:
         pr = parse_xml(f'<w:footnotePr {nsdecls("w")}><w:footnote w:id="-1"/>'
                        '<w:footnote w:id="0"/></w:footnotePr>')
-        settings.append(pr)  # order inside w:settings is lax for readers; Word accepts it
+        # CT_Settings is a sequence: Word rejects footnotePr out of place
+        for name in _AFTER_FOOTNOTE_PR:
+            later = settings.find(qn(f"w:{name}"))
+            if later is not None:
+                later.addprevious(pr)
+                return
+        settings.append(pr)
+
+
+_AFTER_FOOTNOTE_PR = (
+    "endnotePr", "compat", "docVars", "rsids", "mathPr", "attachedSchema", "themeFontLang",
+    "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures",
+    "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary",
+    "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator",
+)
 
 
 def footnote_reference_run(fid: int, style_id: str) -> etree._Element:
