@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,12 +16,28 @@ import click
 from .diagnostics import Diagnostic, PublishError
 from .options import FORMATS, PAPERS
 
-DEFAULT_SOURCE = Path("source/article.md")
-
 
 def _emit(diags: list[Diagnostic]) -> None:
     for d in diags:
         click.echo(str(d), err=True)
+
+
+def _config():
+    from .config import load_config
+
+    try:
+        return load_config(Path.cwd())
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        sys.exit(2)
+
+
+def _source_or_exit(source: Path | None, default: str) -> Path:
+    src = Path(source or default)
+    if not src.is_file():
+        click.echo(f"{src}:1:1: error: source file not found", err=True)
+        sys.exit(1)
+    return src
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,48 +47,138 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCE)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
-              show_default=True, help="Output folder.")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: out/).")
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
               help="Format to build (repeatable). Default: all.")
-@click.option("--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="PDF paper size.")
-def build(source: Path, out_dir: Path, formats: tuple[str, ...], paper: str) -> None:
+@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size (default: a4).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only diagnostics.")
+@click.option("--no-cache", is_flag=True, help="Rebuild every format even if nothing changed.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Formats rendered at once (default: one per core).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds allowed per format (default: 300).")
+@click.option("--wait", "lock_wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds to wait for another build into the same folder (then exit 4).")
+def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait) -> None:
     """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
-    from .build import build as run_build
-    from .options import RenderOptions
+    from .build import BuildRequest
 
-    if not source.is_file():
-        click.echo(f"{source}:1:1: error: source file not found", err=True)
-        sys.exit(1)
+    cfg = _config()
+    req = BuildRequest(
+        source=_source_or_exit(source, cfg.source),
+        out_dir=Path(out_dir or cfg.out),
+        formats=tuple(dict.fromkeys(formats)) or cfg.formats,
+        paper=paper or cfg.paper,
+        use_cache=not no_cache,
+        jobs=jobs or cfg.jobs,
+        timeout=timeout or cfg.timeout,
+        lock_wait=lock_wait,
+    )
+    sys.exit(_run_build(req, quiet))
+
+
+def _run_build(req, quiet: bool) -> int:
+    from .build import build as run_build
+
+    progress = None if quiet else _Progress(req)
     try:
-        outputs, diag = run_build(source, out_dir, tuple(dict.fromkeys(formats)) or None,
-                                  RenderOptions.from_env(paper=paper))  # type: ignore[arg-type]
+        if progress:
+            with progress:
+                report = run_build(req, on_event=progress.event)
+        else:
+            report = run_build(req)
     except PublishError as exc:
         _emit(exc.diagnostics)
-        sys.exit(exc.exit_code)
-    _emit(diag.sorted())
-    for o in outputs:
-        state = "written" if o.changed else "unchanged"
-        click.echo(f"{o.path}  {o.size:,} bytes  {state}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted: previous outputs kept", err=True)
+        return 130
+    _emit(report.diagnostics)
+    for r in report.results:
+        _emit(r.diagnostics)
+    if progress:
+        progress.summary(report)
+    return report.exit_code
+
+
+class _Progress:
+    """A live line per format while it renders, then a summary table (rich)."""
+
+    def __init__(self, req) -> None:
+        from rich.console import Console
+
+        from .build import available_formats
+
+        self.console = Console(stderr=True)
+        self.formats = req.formats or available_formats()
+        self.state = {f: ("queued", "") for f in self.formats}
+        self.started: dict[str, float] = {}
+        self.live = None
+
+    def _table(self):
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        t = Table.grid(padding=(0, 2))
+        for fmt in self.formats:
+            state, info = self.state[fmt]
+            if state == "rendering":
+                secs = time.monotonic() - self.started.get(fmt, time.monotonic())
+                t.add_row(Spinner("dots"), fmt.upper(), f"rendering… {secs:.1f} s")
+            else:
+                t.add_row(" ", fmt.upper(), f"{state} {info}".strip())
+        return t
+
+    def __enter__(self):
+        from rich.live import Live
+
+        if self.console.is_terminal:
+            self.live = Live(get_renderable=self._table, console=self.console, refresh_per_second=8, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def event(self, fmt: str, state: str, info: dict) -> None:
+        if fmt == "*":
+            self.console.print(info.get("message", state))
+            return
+        if state == "rendering":
+            self.started[fmt] = time.monotonic()
+        self.state[fmt] = (state, "")
+
+    def summary(self, report) -> None:
+        from rich.table import Table
+
+        t = Table(title=None, show_edge=False, header_style="bold")
+        t.add_column("file")
+        t.add_column("size", justify="right")
+        t.add_column("seconds", justify="right")
+        t.add_column("status")
+        for r in report.results:
+            size = f"{r.size / 1024:,.0f} KiB" if r.size else "-"
+            secs = f"{r.seconds:.1f}" if r.status != "cached" else "-"
+            t.add_row(str(r.path), size, secs, r.status)
+        self.console.print(t)
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SOURCE)
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print diagnostics and counts as JSON on stdout.")
-def check(source: Path, as_json: bool) -> None:
+def check(source: Path | None, as_json: bool) -> None:
     """Check SOURCE without writing anything; exit 1 if it has errors."""
     from .build import read
     from .check import counts
 
-    if not source.is_file():
-        click.echo(f"{source}:1:1: error: source file not found", err=True)
-        sys.exit(1)
-    doc, diag = read(source)
+    cfg = _config()
+    src = _source_or_exit(source, cfg.source)
+    doc, diag = read(src)
     diags = diag.sorted()
     if as_json:
         payload = {
-            "source": str(source),
+            "source": str(src),
             "ok": not diag.errors,
             "errors": len(diag.errors),
             "warnings": len(diag.warnings),
@@ -82,5 +189,40 @@ def check(source: Path, as_json: bool) -> None:
     else:
         _emit(diags)
         if not diag.errors:
-            click.echo(f"{source}: ok ({len(diag.warnings)} warning(s))", err=True)
+            click.echo(f"{src}: ok ({len(diag.warnings)} warning(s))", err=True)
     sys.exit(1 if diag.errors else 0)
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, help="Format (repeatable).")
+@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
+def watch(source, out_dir, formats, paper) -> None:
+    """Rebuild on every save of the source, its side files or styles/ (Ctrl-C stops)."""
+    from watchfiles import watch as watch_files
+
+    from .build import BuildRequest
+    from .resources import Resolver
+
+    cfg = _config()
+    src = _source_or_exit(source, cfg.source)
+    req = BuildRequest(source=src, out_dir=Path(out_dir or cfg.out), formats=tuple(formats) or cfg.formats,
+                       paper=paper or cfg.paper, jobs=cfg.jobs, timeout=cfg.timeout)
+    resolver = Resolver.for_source(src)
+    out_real = req.out_dir.resolve()
+    paths = sorted({str(resolver.source_dir), str(resolver.styles_dir)})
+
+    def relevant(_change, path: str) -> bool:
+        p = Path(path)
+        return not (p == out_real or out_real in p.parents or p.name.startswith(".") or p.suffix in (".tmp", ".swp"))
+
+    click.echo(f"watching {', '.join(paths)} (Ctrl-C to stop)", err=True)
+    _run_build(req, quiet=False)
+    try:
+        for _changes in watch_files(*paths, watch_filter=relevant, raise_interrupt=True):
+            click.echo("change detected: rebuilding", err=True)
+            _run_build(req, quiet=False)
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopped", err=True)

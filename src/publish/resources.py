@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +34,13 @@ class Resolver:
 
     source_dir: Path
     styles_dir: Path
+    # Every source file read through this resolver (source, side files, images),
+    # in order: the build's record of what an output depends on. Per run.
+    reads: list[Path] = field(default_factory=list, compare=False, repr=False)
+
+    def _note(self, path: Path) -> None:
+        if path not in self.reads:
+            self.reads.append(path)
 
     @classmethod
     def for_source(cls, source: Path, styles_dir: Path | None = None) -> "Resolver":
@@ -69,6 +76,7 @@ class Resolver:
             raise fail(f"'{ref}' resolves outside the project (to {real.name!r}); refused")
         if not real.is_file():
             raise fail(f"'{ref}': file not found")
+        self._note(real)
         return real
 
     def style(self, name: str) -> Path:
@@ -85,7 +93,10 @@ class Resolver:
             raise ResourceError(
                 Diagnostic(str(path), 1, 1, "error", "outside the project; refused")
             )
-        return Path(path).read_bytes()
+        real = Path(os.path.realpath(path))
+        data = real.read_bytes()
+        self._note(real)
+        return data
 
     # ---------------------------------------------------------------- WeasyPrint
     def weasyprint_fetcher(self):  # -> weasyprint.urls.URLFetcher

@@ -1,0 +1,93 @@
+"""Project defaults from ``publish.toml`` or ``[tool.publish]`` in ``pyproject.toml``.
+
+Flags override them. Unknown keys and wrong types are errors with their line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, PublishError
+from .options import FORMATS, PAPERS
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str = "source/article.md"
+    out: str = "out"
+    formats: tuple[str, ...] = ()
+    paper: str = "a4"
+    timeout: float = 300.0
+    jobs: int = 0
+    origin: str = ""  # the file it came from, for messages
+
+
+KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int}
+
+
+def _line_of(text: str, key: str, table: str | None) -> int:
+    lines = text.split("\n")
+    start = 0
+    if table:
+        for n, ln in enumerate(lines):
+            if re.match(rf"^\s*\[\s*{re.escape(table)}\s*\]\s*(#.*)?$", ln):
+                start = n
+                break
+    for n in range(start, len(lines)):
+        if re.match(rf"^\s*{re.escape(key)}\s*=", lines[n]):
+            return n + 1
+    return start + 1
+
+
+def load_config(cwd: Path) -> Config:
+    """The config of the project in ``cwd`` (publish.toml wins over pyproject.toml)."""
+    for name, table in (("publish.toml", None), ("pyproject.toml", "tool.publish")):
+        path = cwd / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            m = re.search(r"line (\d+), column (\d+)", str(exc))
+            line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+            raise PublishError(Diagnostic(str(path), line, col, "error", f"TOML error: {exc}")) from None
+        section = data.get("tool", {}).get("publish") if table else data
+        if section is None:
+            continue
+        return _validate(section, path, text, table)
+    return Config()
+
+
+def _validate(section: dict, path: Path, text: str, table: str | None) -> Config:
+    errors = []
+    values: dict[str, object] = {}
+    for key, value in section.items():
+        line = _line_of(text, key, table)
+        want = KEYS.get(key)
+        if want is None:
+            errors.append(Diagnostic(str(path), line, 1, "error",
+                                     f"unknown publish setting '{key}' (known: {', '.join(sorted(KEYS))})"))
+            continue
+        if not isinstance(value, want) or isinstance(value, bool):
+            errors.append(Diagnostic(str(path), line, 1, "error", f"'{key}' has the wrong type"))
+            continue
+        if key == "paper" and value not in PAPERS:
+            errors.append(Diagnostic(str(path), line, 1, "error", f"paper must be one of {', '.join(PAPERS)}"))
+            continue
+        if key == "formats":
+            bad = [f for f in value if f not in FORMATS]  # type: ignore[union-attr]
+            if bad:
+                errors.append(Diagnostic(str(path), line, 1, "error", f"unknown format(s): {', '.join(map(str, bad))}"))
+                continue
+            value = tuple(value)  # type: ignore[arg-type]
+        if key in ("timeout", "jobs") and value <= 0 and not (key == "jobs" and value == 0):  # type: ignore[operator]
+            errors.append(Diagnostic(str(path), line, 1, "error", f"'{key}' must be positive"))
+            continue
+        values[key] = value
+    if errors:
+        raise PublishError(errors)
+    return Config(origin=str(path), **values)  # type: ignore[arg-type]

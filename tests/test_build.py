@@ -1,0 +1,218 @@
+"""The editor workflow: atomic, incremental, locked, parallel, reproducible builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from publish.build import BuildLock, BuildRequest, build
+from publish.diagnostics import PublishError
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "reader"
+PUBLISH = [sys.executable, "-m", "publish"]
+
+
+def _project(tmp_path: Path) -> Path:
+    """A small project: a source with side files and a private copy of styles/."""
+    src = tmp_path / "proj" / "source"
+    src.mkdir(parents=True)
+    for name in ("refs.md", "refs.glossary.yaml", "refs.annotations.yaml", "refs.people.yaml"):
+        shutil.copy(FIXTURE / name, src / name)
+    shutil.copytree(ROOT / "styles", tmp_path / "proj" / "styles")
+    return src / "refs.md"
+
+
+def _snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def _run(args: list[str], cwd: Path | None = None, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    e = dict(os.environ, SOURCE_DATE_EPOCH="1632873600")
+    e.update(env or {})
+    return subprocess.run([*PUBLISH, *args], capture_output=True, text=True, cwd=cwd, env=e, **kw)
+
+
+def test_build_writes_every_requested_format_and_rebuild_with_nothing_changed_rewrites_nothing(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    r = _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"])
+    assert r.returncode == 0, r.stderr
+    assert (out / "refs.epub").is_file() and (out / "refs.docx").is_file()
+    before = _snapshot(out)
+    r = _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"])
+    assert r.returncode == 0, r.stderr
+    assert "cached" in r.stderr
+    assert _snapshot(out) == before  # same bytes, same mtimes: nothing rewritten
+
+
+def test_a_change_rebuilds_exactly_the_formats_it_affects(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    req = BuildRequest(src, out, formats=("epub", "docx"), lock_wait=0)
+    env = {"SOURCE_DATE_EPOCH": "1632873600"}
+    build(req, environ=env)
+    css = src.parent.parent / "styles" / "epub.css"
+    css.write_text(css.read_text() + "\n/* changed */\n")
+    report = build(req, environ=env)
+    assert {r.format: r.status for r in report.results} == {"epub": "written", "docx": "cached"}
+    # a change to the text affects every format
+    src.write_text(src.read_text().replace("a footnote.", "a second footnote."))
+    report = build(req, environ=env)
+    assert {r.format: r.status for r in report.results} == {"epub": "written", "docx": "written"}
+    # a change to a side file too
+    people = src.parent / "refs.people.yaml"
+    people.write_text(people.read_text().replace("Trivium China", "Trivium China Ltd"))
+    report = build(req, environ=env)
+    assert all(r.status == "written" for r in report.results)
+    # --no-cache forces a full build, which gives identical bytes
+    report = build(BuildRequest(src, out, formats=("epub", "docx"), use_cache=False), environ=env)
+    assert all(r.status == "unchanged" for r in report.results)
+
+
+def test_input_error_leaves_previous_outputs_byte_identical(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    assert _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"]).returncode == 0
+    before = _snapshot(out)
+    src.write_text(src.read_text().replace("ref=review", "ref=missing"))
+    r = _run(["build", str(src), "--out", str(out), "--no-cache"])
+    assert r.returncode == 1
+    assert "refs.md:" in r.stderr and "unknown annotation 'missing'" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert _snapshot(out) == before
+
+
+def test_render_failure_keeps_every_previous_output_and_exits_3(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    assert _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"]).returncode == 0
+    before = _snapshot(out)
+    (src.parent.parent / "styles" / "reference.docx").write_bytes(b"not a zip file")
+    src.write_text(src.read_text() + "\nOne more paragraph.\n")
+    r = _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"])
+    assert r.returncode == 3, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "refs.docx" in r.stderr or "DOCX" in r.stderr
+    assert _snapshot(out) == before  # nothing replaced: a build commits a complete set or nothing
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_time_limit_exits_3_and_keeps_output(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    assert _run(["build", str(src), "--out", str(out), "--format", "pdf"]).returncode == 0
+    before = _snapshot(out)
+    r = _run(["build", str(src), "--out", str(out), "--format", "pdf", "--no-cache", "--timeout", "0.2"])
+    assert r.returncode == 3
+    assert "timed out after 0.2 s" in r.stderr
+    assert _snapshot(out) == before
+
+
+def test_killed_build_leaves_outputs_and_no_temporary_files(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    assert _run(["build", str(src), "--out", str(out)]).returncode == 0
+    before = _snapshot(out)
+    src.write_text(src.read_text() + "\nA change.\n")
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1632873600")
+    proc = subprocess.Popen([*PUBLISH, "build", str(src), "--out", str(out), "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    lock = out / ".publish.lock"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and lock.read_text().strip() != str(proc.pid):
+        time.sleep(0.02)
+    time.sleep(0.3)  # rendering now
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _snapshot(out) == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    # the dead build's lock is taken over at once
+    r = _run(["build", str(src), "--out", str(out), "--wait", "0"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_concurrent_builds_are_serialised_by_the_lock(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with BuildLock(out):
+        r = _run(["build", str(src), "--out", str(out), "--format", "docx", "--wait", "0"])
+        assert r.returncode == 4
+        assert f"another build (pid {os.getpid()}) is writing to this folder" in r.stderr
+    # several at once: all succeed, one after another, with one result
+    procs = [subprocess.Popen([*PUBLISH, "build", str(src), "--out", str(out), "--format", "docx", "--format", "epub",
+                               "--no-cache", "-q"], env=dict(os.environ, SOURCE_DATE_EPOCH="1632873600"),
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    codes = [p.wait(timeout=120) for p in procs]
+    assert codes == [0, 0, 0], [p.stderr.read() for p in procs]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["refs.docx", "refs.epub"]
+
+
+def test_lock_waits_for_a_running_build(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = BuildLock(out).__enter__()
+    proc = subprocess.Popen([*PUBLISH, "build", str(src), "--out", str(out), "--format", "docx", "--wait", "30"],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    assert proc.poll() is None  # still waiting
+    lock.__exit__(None, None, None)
+    assert proc.wait(timeout=60) == 0
+    assert "waiting for another build" in proc.stderr.read()
+
+
+def test_config_defaults_and_unknown_keys(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    proj = src.parent.parent
+    (proj / "publish.toml").write_text('source = "source/refs.md"\nformats = ["docx"]\nout = "build"\n')
+    r = _run(["build", "-q"], cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (proj / "build").iterdir() if not p.name.startswith(".")) == ["refs.docx"]
+    (proj / "publish.toml").write_text('formats = ["docx"]\n\npaperr = "a4"\n')
+    r = _run(["build"], cwd=proj)
+    assert r.returncode == 2
+    assert f"{proj / 'publish.toml'}:3:1: error: unknown publish setting 'paperr'" in r.stderr
+
+
+def test_reproducible_across_runs_time_zones_hash_seeds_and_folders(tmp_path: Path) -> None:
+    src = ROOT / "source" / "article.md"
+    a, b = tmp_path / "a", tmp_path / "b"
+    r1 = _run(["build", str(src), "--out", str(a), "-q"], env={"TZ": "UTC", "PYTHONHASHSEED": "1"})
+    r2 = _run(["build", str(src), "--out", str(b), "-q", "--no-cache"],
+              env={"TZ": "Asia/Shanghai", "PYTHONHASHSEED": "2"})
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    for ext in ("pdf", "epub", "docx"):
+        assert (a / f"article.{ext}").read_bytes() == (b / f"article.{ext}").read_bytes(), ext
+
+
+def test_without_source_date_epoch_outputs_are_dated_by_their_inputs(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    outs = []
+    for n in range(2):
+        out = tmp_path / f"o{n}"
+        r = subprocess.run([*PUBLISH, "build", str(src), "--out", str(out), "--format", "docx", "-q"],
+                           capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        outs.append((out / "refs.docx").read_bytes())
+        time.sleep(1.1)
+    assert outs[0] == outs[1]
+
+
+def test_lock_error_is_exit_4_in_api(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with BuildLock(out):
+        with pytest.raises(PublishError) as exc:
+            build(BuildRequest(src, out, formats=("docx",), lock_wait=0))
+    assert exc.value.exit_code == 4
