@@ -553,3 +553,41 @@ def test_sample_covers_lists_and_numbering(sample) -> None:
                             namespaces=NS)
     assert start == ["3"]
     assert "SourceCode" in styles and "ThematicBreak" in styles and "Quote" in styles
+
+
+def test_minimal_document_with_image_and_nested_lists(tmp_path) -> None:
+    from PIL import Image as PImage
+
+    from publish.model import Document, Heading, Image, Link, ListBlock, Meta, Text
+
+    PImage.new("RGB", (2400, 600), "red").save(tmp_path / "fig.png", dpi=(96, 96))
+    items = ((Paragraph((Text("a"),)), ListBlock(True, ((Paragraph((Text("a.i"),)),),))),
+             (Paragraph((Text("b"),)),))
+    doc = Document(meta=Meta(title="Minimal"), blocks=(
+        Paragraph((Image("fig.png", "A red bar", title="Figure 1"),)),
+        ListBlock(True, items), ListBlock(True, ((Paragraph((Text("again"),)),),)),
+        Paragraph((Text("中文 and "), Link("#x", (Text("a self link"),)))),
+        Heading(2, (Text("X"),), id="x"),
+    ))
+    pkg = Package(docx_writer.render(doc, RenderOptions(epoch=EPOCH),
+                                     _resolver(tmp_path / "a.md")))
+    assert "word/comments.xml" not in pkg.names  # nothing editorial, no comments part
+    assert [n for n in pkg.names if n.startswith("word/media/")] == ["word/media/image1.png"]
+    body = pkg.xml("word/document.xml")
+    WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+    (pr,) = body.iter(f"{{{WP}}}docPr")
+    assert pr.get("descr") == "A red bar"
+    (extent,) = body.iter(f"{{{WP}}}extent")
+    sect = body.find(f".//{_w('sectPr')}")
+    width = int(sect.find(_w("pgSz")).get(_w("w")))
+    margins = sum(int(sect.find(_w("pgMar")).get(_w(k))) for k in ("left", "right"))
+    assert int(extent.get("cx")) <= (width - margins) * 635  # twips -> EMU
+    # each ordered list is its own list instance (numbering restarts)
+    nums = body.xpath("//w:p[w:pPr/w:pStyle/@w:val='ListNumber']//w:numId/@w:val",
+                      namespaces=NS)
+    assert len(nums) == 3 and nums[0] == nums[1] != nums[2]
+    assert body.xpath("//w:p[w:pPr/w:pStyle/@w:val='ListNumber2']", namespaces=NS)
+    assert body.xpath("//w:hyperlink[@w:anchor='x']", namespaces=NS)
+    assert body.xpath("//w:bookmarkStart[@w:name='x']", namespaces=NS)
+    (cjk,) = body.xpath("//w:r[w:t='中文']", namespaces=NS)
+    assert cjk.xpath("w:rPr/w:lang/@w:eastAsia", namespaces=NS) == ["zh-CN"]
