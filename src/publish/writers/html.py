@@ -142,8 +142,15 @@ def _text(s: str) -> Markup:
     return escape(_XML_ILLEGAL.sub("", s))
 
 
+_LINE_ENDS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
 def lang_wrap(s: str) -> Markup:
-    """Escape ``s``, wrapping runs of Chinese characters in a zh-Hans span."""
+    """Escape ``s``, wrapping runs of Chinese characters in a zh-Hans span.
+
+    Line ends inside running text (from wrapped YAML or Markdown) become spaces:
+    the same in HTML, but WeasyPrint breaks lines at them inside footnotes."""
+    s = _LINE_ENDS.sub(" ", s)
     out: list[str] = []
     last = 0
     for m in _CJK.finditer(s):
@@ -230,7 +237,7 @@ class _Renderer:
             case Code(text=t):
                 return f"<code>{_text(t)}</code>"
             case SoftBreak():
-                return "\n"
+                return " "
             case LineBreak():
                 return "<br/>"
             case Link(url=url, content=c, title=title):

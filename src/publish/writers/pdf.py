@@ -15,6 +15,7 @@ the note placement, and checks the result:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +31,19 @@ from .templating import environment
 
 TEMPLATE = "pdf/article.html"
 STYLESHEET = "print.css"
-PLACEMENTS: tuple[str, ...] = ("footnotes", "sidenotes")
+# Tried in order until every note sits on the page of its call (see print.css):
+# footnotes that push their block to the next page when they do not fit, then
+# footnotes that push only their line, then side notes in a wide outer margin.
+PLACEMENTS: tuple[str, ...] = ("footnotes", "footnotes-line", "sidenotes")
+# Classes (defined in print.css) that re-set one paragraph when WeasyPrint broke
+# its lines badly (a line of one short word; upstream #1614-like inline breaking),
+# tried in order: a hair tighter, a hair looser, without first-line indent.
+PARAGRAPH_FIXES: tuple[str, ...] = ("fit-tight", "fit-loose", "fit-noindent")
+MAX_FIX_PASSES = 3
+# Set on the paragraph that calls a note WeasyPrint moved to a later page: the
+# paragraph starts a new page, with its notes (tried before side notes).
+NOTE_PUSH = "fn-push"
+MAX_PUSH_PASSES = 4
 PAPER_CSS = {"a4": "@page { size: A4; }", "letter": "@page { size: letter; }"}
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -84,6 +97,16 @@ def _raise_on_logs(capture: _Capture, doc: Document) -> None:
     raise RenderError(diags)
 
 
+@contextmanager
+def _fetch_errors(doc: Document, error_type: type[Exception]) -> Iterator[None]:
+    """A resource the resolver refuses is a build error with the resolver's message."""
+    try:
+        yield
+    except error_type as e:
+        raise RenderError(Diagnostic(doc.source_path or "<document>", 1, 1, "error",
+                                     f"PDF: {e}")) from None
+
+
 # --------------------------------------------------------------------------
 # Note placement check
 
@@ -108,27 +131,44 @@ class NotePlacement:
         if not self.call_pages:
             return f"the call of note {self.number} ({self.note_id}) is missing"
         calls = ", ".join(str(p + 1) for p in self.call_pages)
-        bodies = ", ".join(str(p + 1) for p in self.body_pages)
+        bodies = ", ".join(str(p + 1) if p >= 0 else f"{-p} (outside the note area)"
+                           for p in self.body_pages)
         return f"note {self.number} ({self.note_id}) is called on page {calls} but set on page {bodies}"
 
 
-def check_note_placement(document, fragments: Fragments) -> list[NotePlacement]:
-    """Find every note call and note body in WeasyPrint's laid-out page boxes."""
+def check_note_placement(document, fragments: Fragments, footnotes: bool = True) -> list[NotePlacement]:
+    """Find every note call and note body in WeasyPrint's laid-out page boxes.
+
+    With ``footnotes``, a note body counts only inside a page's footnote area.
+    A body found in the wrong area or off the page is recorded as page ``-1 - index``."""
     wanted_bodies = {n.id for n in fragments.notes}
     wanted_calls = {n.anchor_id for n in fragments.notes}
     body_pages: dict[str, set[int]] = {i: set() for i in wanted_bodies}
     call_pages: dict[str, set[int]] = {i: set() for i in wanted_calls}
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+
     for index, page in enumerate(document.pages):
-        for box in page._page_box.descendants():
-            element = getattr(box, "element", None)
-            if element is None or not hasattr(element, "get"):
-                continue
-            ident = element.get("id")
-            if ident in body_pages:
-                # count only boxes that hold something (a split note leaves a box per page)
-                body_pages[ident].add(index)
-            elif ident in call_pages:
-                call_pages[ident].add(index)
+        page_box = page._page_box
+        for area in page_box.children:
+            in_footnote_area = isinstance(area, FootnoteAreaBox)
+            for box in area.descendants():
+                element = getattr(box, "element", None)
+                if element is None or not hasattr(element, "get"):
+                    continue
+                if "::" in (getattr(box, "element_tag", "") or ""):
+                    continue  # ::footnote-call and other pseudo-elements stay at the call
+                ident = element.get("id")
+                if ident in body_pages:
+                    # a floated footnote must be in the footnote area; any note must be
+                    # drawn inside the page (WeasyPrint can leave one in the flow, off the page)
+                    inside = (box.position_y >= 0
+                              and box.position_y + box.margin_height() <= page_box.margin_height() + 0.5)
+                    if (footnotes and not in_footnote_area) or not inside:
+                        body_pages[ident].add(-1 - index)
+                    else:
+                        body_pages[ident].add(index)
+                elif ident in call_pages:
+                    call_pages[ident].add(index)
     return [
         NotePlacement(n.id, n.number, tuple(sorted(call_pages[n.anchor_id])),
                       tuple(sorted(body_pages[n.id])))
@@ -170,7 +210,8 @@ def _image_src(resolver: Resolver):
 
 
 def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
-               fragments: Fragments | None = None) -> tuple[str, Fragments]:
+               fragments: Fragments | None = None,
+               fixes: dict[int, str] | None = None) -> tuple[str, Fragments]:
     if fragments is None:
         fragments = render_fragments(doc, HtmlContext("print", image_src=_image_src(resolver)))
     created = datetime.fromtimestamp(options.epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -183,34 +224,122 @@ def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placem
         date_text=format_date(doc.meta.date) if doc.meta.date else "",
         byline=_byline(doc.meta.authors),
     )
+    if fixes:
+        html = _apply_paragraph_fixes(html, fixes)
     return html, fragments
 
 
+_P_TAG = re.compile(r"<p(?=[\s>/])([^>]*)>")
+
+
+def _apply_paragraph_fixes(html: str, fixes: dict[int, str]) -> str:
+    """Add a fix class to the n-th <p> of the page (0-based, document order)."""
+    count = -1
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        cls = fixes.get(count)
+        if cls is None:
+            return m.group(0)
+        attrs = m.group(1)
+        if 'class="' in attrs:
+            attrs = attrs.replace('class="', f'class="{cls} ', 1)
+        else:
+            attrs += f' class="{cls}"'
+        return f"<p{attrs}>"
+
+    return _P_TAG.sub(sub, html)
+
+
+def _paragraph_of(html: str, element_id: str) -> int | None:
+    """Index of the <p> (document order) that contains the element with this id."""
+    at = html.find(f'id="{element_id}"')
+    if at < 0:
+        return None
+    starts = list(_P_TAG.finditer(html, 0, at))
+    if not starts:
+        return None
+    last = starts[-1]
+    if html.rfind("</p>", last.end(), at) >= 0:
+        return None  # not inside a paragraph
+    return len(starts) - 1
+
+
+def find_broken_lines(document, root) -> list[int]:
+    """Indexes (among all <p> in document order) of paragraphs with a badly broken line:
+    a line, not the paragraph's last, filled less than 60 % in a justified paragraph."""
+    from weasyprint.formatting_structure import boxes
+
+    index = {id(el): i for i, el in enumerate(e for e in root.iter() if _local(e.tag) == "p")}
+    bad: list[int] = []
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            if not isinstance(box, boxes.BlockContainerBox) or box.element_tag != "p":
+                continue
+            if box.style["text_align_all"] != "justify":
+                continue
+            lines = [c for c in box.children if isinstance(c, boxes.LineBox)]
+            for line in lines[:-1]:
+                if not line.children:
+                    continue
+                right = max(c.position_x + c.margin_width() for c in line.children)
+                if right - box.content_box_x() < 0.6 * box.width:
+                    i = index.get(id(box.element))
+                    if i is not None and i not in bad:
+                        bad.append(i)
+    return bad
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
 def layout(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
-           fragments: Fragments | None = None):
+           fragments: Fragments | None = None, fixes: dict[int, str] | None = None):
     """Lay the document out with one note placement; returns (document, fragments).
 
+    Paragraphs whose lines WeasyPrint broke badly are re-set with a fix class
+    and the document laid out again (at most MAX_FIX_PASSES times).
     Raises RenderError for any WeasyPrint warning logged meanwhile."""
+    fixes = dict(fixes or {})
+    for _ in range(MAX_FIX_PASSES + 1):
+        document, root, fragments, html = _layout_once(
+            doc, options, resolver, placement, fragments, fixes)
+        final = (PARAGRAPH_FIXES[-1], NOTE_PUSH)
+        broken = [i for i in find_broken_lines(document, root) if fixes.get(i) not in final]
+        if not broken:
+            break
+        for i in broken:
+            current = fixes.get(i)
+            fixes[i] = PARAGRAPH_FIXES[0 if current is None else PARAGRAPH_FIXES.index(current) + 1]
+    return document, fragments, fixes, html
+
+
+def _layout_once(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
+                 fragments: Fragments | None, fixes: dict[int, str]):
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import FatalURLFetchingError
 
-    html, fragments = build_html(doc, options, resolver, placement, fragments)
+    html, fragments = build_html(doc, options, resolver, placement, fragments, fixes)
     fetcher = resolver.weasyprint_fetcher()
     fonts = FontConfiguration()
     try:
         css_path = resolver.style(STYLESHEET)
     except ResourceError as e:
         raise RenderError(e.diagnostics) from None
-    with _capture_weasyprint_logs() as capture:
+    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError):
         stylesheets = [
             CSS(filename=str(css_path), url_fetcher=fetcher, font_config=fonts),
             CSS(string=PAPER_CSS[options.paper], url_fetcher=fetcher, font_config=fonts),
         ]
-        document = HTML(
+        source = HTML(
             string=html, base_url=resolver.source_dir.as_uri() + "/", url_fetcher=fetcher,
-        ).render(stylesheets=stylesheets, font_config=fonts)
+        )
+        document = source.render(stylesheets=stylesheets, font_config=fonts)
     _raise_on_logs(capture, doc)
-    return document, fragments
+    return document, source.etree_element, fragments, html
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
@@ -220,8 +349,21 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     fragments = None
     problems: list[str] = []
     for placement in PLACEMENTS:
-        document, fragments = layout(doc, options, resolver, placement, fragments)
-        bad = [p for p in check_note_placement(document, fragments) if not p.ok]
+        fixes: dict[int, str] = {}
+        for _ in range(MAX_PUSH_PASSES + 1):
+            document, fragments, fixes, html = layout(
+                doc, options, resolver, placement, fragments, fixes)
+            bad = [p for p in check_note_placement(document, fragments, placement != "sidenotes")
+                   if not p.ok]
+            if not bad or placement == "sidenotes":
+                break
+            calls = {n.id: n.anchor_id for n in fragments.notes}
+            pushes = {_paragraph_of(html, calls[p.note_id]) for p in bad} - {None}
+            pushes = {i for i in pushes if fixes.get(i) != NOTE_PUSH}
+            if not pushes:
+                break
+            for i in pushes:
+                fixes[i] = NOTE_PUSH
         if not bad:
             break
         problems.append(f"{placement}: " + "; ".join(p.describe() for p in bad))
@@ -243,7 +385,9 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     md.created = md.modified = stamp
     md.attachments = []  # never embed files
 
-    with _capture_weasyprint_logs() as capture:
+    from weasyprint.urls import FatalURLFetchingError
+
+    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError):
         pdf = document.write_pdf(
             pdf_variant="pdf/ua-1",
             pdf_identifier=True,  # derived from the content: identical input, identical bytes

@@ -1,0 +1,368 @@
+"""The PDF writer, checked with real readers (pypdf, pdftotext), not with its own code.
+
+The real article is rendered once per module (A4); the hand-built sample is
+used for the quick variants (Letter, determinism, failures, fallback).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import IndirectObject
+
+from publish.diagnostics import RenderError
+from publish.model import Document, Paragraph, Text, plain_text
+from publish.options import RenderOptions
+from publish.resources import Resolver
+from publish.writers import pdf as pdf_writer
+from samples import sample_document
+
+REPO = Path(__file__).resolve().parents[1]
+ARTICLE = REPO / "source" / "article.md"
+MANUSCRIPT_DIR = Path(__file__).resolve().parents[2] / "shared" / "manuscript"
+EPOCH = 1632000000  # 2021-09-18T21:20:00Z
+STAMP = "D:20210918212000"
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pdftotext(data: bytes, page: int | None = None) -> str:
+    args = ["pdftotext", "-enc", "UTF-8"]
+    if page is not None:
+        args += ["-f", str(page), "-l", str(page)]
+    return subprocess.run(args + ["-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+_HYPHEN_BREAK = re.compile(r"[-\u00ad\u2010]\s*\n\s*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case alphanumeric tokens; words hyphenated across lines are joined."""
+    text = _HYPHEN_BREAK.sub("", text)
+    out = []
+    for w in text.split():
+        w = "".join(ch for ch in w.lower() if ch.isalnum())
+        if w:
+            out.append(w)
+    return out
+
+
+def squash(text: str) -> str:
+    return "".join(words(text))
+
+
+def _matches(token: str, word: str) -> bool:
+    # a note call sticks to the word before it: "march1" for "march" + call 1
+    return token == word or (token.startswith(word) and token[len(word):].isdigit())
+
+
+def contains_paragraph(tokens: list[str], para: list[str], big_jumps: int = 3) -> bool:
+    """``para`` appears in ``tokens`` in order, with at most a note-call token between
+    words, except for up to ``big_jumps`` page breaks (footnotes, running heads)."""
+    if not para:
+        return True
+    for start, tok in enumerate(tokens):
+        if not _matches(tok, para[0]):
+            continue
+        pos, jumps, ok = start, 0, True
+        for w in para[1:]:
+            near = next((j for j in range(pos + 1, min(pos + 3, len(tokens)))
+                         if _matches(tokens[j], w)), None)
+            if near is None:
+                jumps += 1
+                near = next((j for j in range(pos + 1, min(pos + 600, len(tokens)))
+                             if _matches(tokens[j], w)), None)
+            if near is None or jumps > big_jumps:
+                ok = False
+                break
+            pos = near
+        if ok:
+            return True
+    return False
+
+
+def resolve(obj):
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def link_targets(reader: PdfReader) -> list[tuple[int, str]]:
+    """(page index, named destination) of every internal link annotation."""
+    out = []
+    for i, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            a = resolve(annot)
+            if a.get("/Subtype") != "/Link":
+                continue
+            dest = a.get("/Dest")
+            action = resolve(a.get("/A")) if a.get("/A") is not None else None
+            if dest is None and action is not None and action.get("/S") == "/GoTo":
+                dest = action.get("/D")
+            if isinstance(dest, str) or (dest is not None and not isinstance(dest, list)):
+                out.append((i, str(dest)))
+    return out
+
+
+def dest_pages(reader: PdfReader) -> dict[str, int]:
+    return {name: reader.get_destination_page_number(d)
+            for name, d in reader.named_destinations.items()}
+
+
+def render(doc: Document, paper: str = "a4", styles_dir: Path | None = None,
+           source_dir: Path | None = None) -> bytes:
+    resolver = Resolver(source_dir=source_dir or REPO / "source",
+                        styles_dir=styles_dir or REPO / "styles")
+    return pdf_writer.render(doc, RenderOptions(paper=paper, epoch=EPOCH), resolver)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def article() -> Document:
+    build = pytest.importorskip("publish.build")
+    return build.load(ARTICLE)
+
+
+@pytest.fixture(scope="module")
+def article_pdf(article) -> bytes:
+    return render(article)
+
+
+@pytest.fixture(scope="module")
+def article_reader(article_pdf) -> PdfReader:
+    return PdfReader(io.BytesIO(article_pdf))
+
+
+@pytest.fixture(scope="module")
+def sample_pdf() -> bytes:
+    return render(sample_document())
+
+
+# --------------------------------------------------------------------------- the real article
+
+
+def test_every_manuscript_paragraph_is_present(article_pdf):
+    manuscript = sorted(MANUSCRIPT_DIR.glob("*.txt"))
+    assert manuscript, f"no manuscript in {MANUSCRIPT_DIR}"
+    tokens = words(pdftotext(article_pdf))
+    missing = []
+    for line in manuscript[0].read_text(encoding="utf-8").splitlines():
+        para = words(line)
+        if para and not contains_paragraph(tokens, para):
+            missing.append(line[:80])
+    assert not missing, missing
+
+
+def test_metadata(article, article_reader):
+    info = article_reader.metadata
+    meta = article.meta
+    assert info.title == meta.title
+    assert info.author == ", ".join(meta.authors)
+    assert info.subject == meta.standfirst
+    assert info["/Keywords"] == ", ".join(meta.keywords)
+    assert info["/CreationDate"].startswith(STAMP) and info["/ModDate"].startswith(STAMP)
+    root = article_reader.trailer["/Root"]
+    assert root["/Lang"] == meta.lang
+    # tagged PDF (PDF/UA-1) with an XMP packet declaring it
+    assert root["/MarkInfo"]["/Marked"] is True
+    assert "/StructTreeRoot" in root
+    xmp = resolve(root["/Metadata"]).get_data().decode()
+    assert "pdfuaid" in xmp and meta.title.replace("'", "&#39;")[:20] in xmp.replace("&apos;", "&#39;")
+
+
+def test_outline_follows_headings(article, article_reader):
+    from publish.model import Heading
+    headings = [plain_text(b.content) for b in article.blocks
+                if isinstance(b, Heading) and b.level == 1]
+    top = [o.title for o in article_reader.outline if not isinstance(o, list)]
+    expected = headings + (["Voices in this article"] if article.people else []) \
+        + (["Glossary"] if article.glossary else [])
+    assert top == expected
+    assert len(headings) >= 3
+
+
+def test_a4_page_size(article_reader):
+    for page in article_reader.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(w), round(h)) == (595, 842)
+
+
+def test_fonts_embedded_and_cjk_face_used(article_reader):
+    fonts = set()
+    for page in article_reader.pages:
+        res = resolve(page["/Resources"])
+        for f in resolve(res.get("/Font", {})).values():
+            f = resolve(f)
+            desc_fonts = f.get("/DescendantFonts")
+            desc = resolve(resolve(desc_fonts)[0]) if desc_fonts else f
+            fd = resolve(desc["/FontDescriptor"])
+            assert any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3")), f["/BaseFont"]
+            fonts.add(str(f["/BaseFont"]).split("+", 1)[-1])
+    assert any(f.startswith("Noto-Serif-CJK-SC") or f.startswith("NotoSerifCJK") for f in fonts), fonts
+    assert any(f.startswith("Noto-Serif") and "CJK" not in f for f in fonts), fonts
+
+
+def test_each_note_on_the_page_of_its_call(article, article_pdf, article_reader):
+    notes = article.reader_notes
+    assert notes
+    dests = dest_pages(article_reader)
+    links = link_targets(article_reader)
+    pages_text = {}
+    for ann in notes:
+        # the call is a link to the note, on some page; the note's anchor is on the same page
+        calls = [p for p, d in links if d == f"note-{ann.id}"]
+        assert len(calls) == 1, (ann.id, calls)
+        call_page = calls[0]
+        assert dests[f"note-{ann.id}"] == call_page, ann.id
+        # ...and pdftotext finds the note's text on that very page
+        p = call_page + 1
+        if p not in pages_text:
+            pages_text[p] = squash(pdftotext(article_pdf, p))
+        body = " ".join(plain_text(b.content) for b in ann.body if isinstance(b, Paragraph))
+        probe = squash(" ".join(body.split()[:12]))
+        assert probe and probe in pages_text[p], (ann.id, p)
+        # the note links back to its call
+        assert (call_page, ann.anchor_id) in links, ann.id
+
+
+def test_editorial_text_absent(article, article_pdf):
+    text = squash(pdftotext(article_pdf))
+    assert article.editorial_notes
+    for ann in article.editorial_notes:
+        body = " ".join(plain_text(b.content) for b in ann.body if isinstance(b, Paragraph))
+        probe = squash(" ".join(body.split()[:10]))
+        assert probe and probe not in text, ann.id
+
+
+def test_terms_link_to_glossary_with_page_numbers(article, article_pdf, article_reader):
+    from publish.model import TermRef, iter_all_inlines
+    uses = [i for i in iter_all_inlines(article.blocks) if isinstance(i, TermRef)]
+    links = link_targets(article_reader)
+    dests = dest_pages(article_reader)
+    for entry in {u.entry.id for u in uses}:
+        n = sum(1 for u in uses if u.entry.id == entry)
+        assert sum(1 for _, d in links if d == f"gloss-{entry}") >= n, entry
+    # the glossary's "p. N" is the page of the first use, and links there
+    glossary_page = dests[f"gloss-{article.glossary[0].id}"]
+    text = pdftotext(article_pdf, glossary_page + 1)
+    for e in article.glossary:
+        if e.first_use_id and dests.get(f"gloss-{e.id}") == glossary_page:
+            assert (glossary_page, e.first_use_id) in links
+            page_no = dests[e.first_use_id] + 1
+            assert f"p.\u00a0{page_no}" in text or f"p. {page_no}" in text, e.id
+    # Chinese names are in the glossary text (CJK glyphs present, not boxes: see warning test)
+    assert any(e.zh and e.zh in pdftotext(article_pdf) for e in article.glossary)
+
+
+def test_running_head_and_page_footer(article, article_pdf, article_reader):
+    n = len(article_reader.pages)
+    assert n >= 3
+    for p in (1, n):
+        assert f"Page {p} of {n}" in pdftotext(article_pdf, p)
+    assert article.meta.running_title in pdftotext(article_pdf, 2)
+
+
+def test_credit_and_rights_kept(article, article_pdf):
+    text = squash(pdftotext(article_pdf))
+    assert squash(article.meta.rights) in text
+    for a in article.meta.authors:
+        assert squash(a) in text
+
+
+# --------------------------------------------------------------------------- the sample
+
+
+def test_letter_size():
+    reader = PdfReader(io.BytesIO(render(sample_document(), paper="letter")))
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
+
+
+def test_rebuild_is_byte_identical(sample_pdf):
+    assert render(sample_document()) == sample_pdf
+
+
+def test_sample_notes_and_editorial(sample_pdf):
+    doc = sample_document()
+    text = squash(pdftotext(sample_pdf))
+    assert squash("Check this figure against the 2022 filing") not in text
+    assert squash("Context with emphasis") in text
+    assert squash("The PIPL took effect on 1 November 2021") in text
+    assert squash("248 companies") in text
+    assert len(doc.reader_notes) == 2
+
+
+def test_missing_glyph_is_a_build_error():
+    doc = sample_document()
+    bad = Document(meta=doc.meta, blocks=(Paragraph((Text("A private-use glyph: \U0010FFFD."),)),),
+                   source_path="glyph.md")
+    with pytest.raises(RenderError) as err:
+        render(bad)
+    assert "glyph" in str(err.value)
+
+
+def test_unknown_css_is_a_build_error(tmp_path):
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    css = (REPO / "styles" / "print.css").read_text()
+    (styles / "print.css").write_text(css + "\np { colour: red; }\n")
+    with pytest.raises(RenderError) as err:
+        render(sample_document(), styles_dir=styles)
+    assert "colour" in str(err.value)
+
+
+def test_refused_fetch_is_a_build_error(tmp_path):
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    css = (REPO / "styles" / "print.css").read_text()
+    (styles / "print.css").write_text(
+        css + '\n@font-face { font-family: X; src: url("file:///etc/passwd"); }\n')
+    with pytest.raises(RenderError):
+        render(sample_document(), styles_dir=styles)
+
+
+def test_displaced_notes_fall_back_to_side_notes(tmp_path):
+    """If footnotes get lost (here: a style that hides them), the writer notices from the
+    layout and sets the notes beside their calls instead; if no placement holds, it fails."""
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    css = (REPO / "styles" / "print.css").read_text()
+    (styles / "print.css").write_text(css + "\n.notes-footnotes .footnote { display: none; }\n")
+    data = render(sample_document(), styles_dir=styles)
+    reader = PdfReader(io.BytesIO(data))
+    dests = dest_pages(reader)
+    links = link_targets(reader)
+    for note in ("ctx", "upd"):
+        (call_page,) = [p for p, d in links if d == f"note-{note}"]
+        assert dests[f"note-{note}"] == call_page
+    assert squash("Context with emphasis") in squash(pdftotext(data))
+    assert round(float(reader.pages[0].mediabox.width)) == 595
+
+    (styles / "print.css").write_text(css + "\n.footnote { display: none !important; }\n")
+    with pytest.raises(RenderError) as err:
+        render(sample_document(), styles_dir=styles)
+    assert "note 1" in str(err.value)
+
+
+def test_check_note_placement_sees_every_note():
+    doc = sample_document()
+    resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "styles")
+    document, frags = pdf_writer.layout(doc, RenderOptions(epoch=EPOCH), resolver, "footnotes")
+    placed = pdf_writer.check_note_placement(document, frags)
+    assert [p.note_id for p in placed] == ["note-ctx", "note-upd"]
+    assert all(p.ok for p in placed)
+
+
+def test_format_date():
+    assert pdf_writer.format_date("2021-09") == "September 2021"
+    assert pdf_writer.format_date("2021-09-20") == "20 September 2021"
+    assert pdf_writer.format_date("2021") == "2021"
