@@ -22,10 +22,11 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..diagnostics import Collector
+from . import rawhtml
 from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
-    Person, Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
+    Person, Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
     ThematicBreak,
 )
 
@@ -135,7 +136,7 @@ class Converter:
                 out.append(CodeBlock(t.content, language=lang, pos=self._pos(t)))
                 i += 1
             elif ty == "html_block":
-                out.append(RawBlock("html", t.content, pos=self._pos(t)))
+                out.extend(self._html_block(t))
                 i += 1
             elif ty == "hr":
                 out.append(ThematicBreak(pos=self._pos(t)))
@@ -283,8 +284,9 @@ class Converter:
                 out.append(self._image(t))
                 i += 1
             elif ty == "html_inline":
-                out.append(RawInline("html", t.content))
-                i += 1
+                node, i = self._html_inline(ch, i, close)
+                if node is not None:
+                    out.append(node)
             elif ty == "footnote_ref":
                 out.append(self._footnote_ref(t))
                 i += 1
@@ -297,6 +299,69 @@ class Converter:
                                 f"unsupported inline Markdown ({ty})")
                 i += 1
         return out, i
+
+    # ------------------------------------------------------------ raw HTML
+    def _html_block(self, t: Token) -> tuple[Block, ...]:
+        pos = self._pos(t)
+        problems, _ = rawhtml.scan(t.content)
+        for p in problems:
+            dl, dc = rawhtml.offset_to_line_col(t.content, p.offset)
+            self.diag.error(self.path, pos.line + dl, dc + 1, p.message)
+        if problems:
+            return ()
+        return rawhtml.html_block_to_model(t.content, pos)
+
+    def _html_inline(self, ch: list[Token], i: int, close: str | None) -> tuple[Inline | None, int]:
+        """An inline tag: refused, or paired with its closing tag into a model node."""
+        t = ch[i]
+        pos = self._locate(t.content)
+        problems, _ = rawhtml.scan(t.content)
+        for p in problems:
+            self.diag.error(pos.path, pos.line, pos.col + p.offset, p.message)
+        if problems:
+            return None, i + 1
+        parsed = rawhtml.parse_tag(t.content)
+        if parsed is None:  # a comment
+            return None, i + 1
+        kind, tag, attrs = parsed
+        role = rawhtml.INLINE_TAGS.get(tag)
+        if kind == "void" or kind == "end" or role is None:
+            # <br/> is a line break; a stray or block-level tag is dropped (its text stays)
+            return (LineBreak() if tag == "br" else None), i + 1
+        # find the matching end tag among the siblings at this level
+        depth = 0
+        same = 0
+        for j in range(i + 1, len(ch)):
+            c = ch[j]
+            if close is not None and c.type == close and depth == 0:
+                break
+            depth += c.nesting if c.type != "html_inline" else 0
+            if depth < 0:
+                break
+            if c.type == "html_inline" and depth == 0:
+                other = rawhtml.parse_tag(c.content)
+                if other and other[1] == tag:
+                    if other[0] == "start":
+                        same += 1
+                    elif other[0] == "end":
+                        if same == 0:
+                            inner, _ = self._inlines(ch[i + 1 : j], 0, None)
+                            return self._html_node(role, tag, attrs, tuple(inner)), j + 1
+                        same -= 1
+        return None, i + 1  # unclosed: the tag is dropped, the text after it stays
+
+    @staticmethod
+    def _html_node(role: str, tag: str, attrs: dict[str, str], inner: tuple[Inline, ...]) -> Inline:
+        if role == "strong":
+            return Strong(inner)
+        if role == "emph":
+            return Emph(inner)
+        if role == "code" and all(isinstance(x, Text) for x in inner):
+            return Code("".join(x.text for x in inner))  # type: ignore[union-attr]
+        if role == "link" and attrs.get("href"):
+            return Link(attrs["href"], inner, title=attrs.get("title", ""))
+        kv = tuple((k, v) for k, v in attrs.items() if k in ("lang", "dir", "title"))
+        return Span(Attr(attrs.get("id", ""), tuple(attrs.get("class", "").split()), kv), inner)
 
     def _image(self, t: Token) -> Image:
         attrs = dict(t.attrs)

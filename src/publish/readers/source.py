@@ -12,6 +12,7 @@ from pathlib import Path
 from ..diagnostics import Collector, Diagnostic, PublishError
 from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
 from ..resources import Resolver
+from .images import check_image
 from .markdown import Converter, Refs, normalise_name, parse_tokens
 from .text import decode
 from .yamlsafe import Located, LocatedList, load_yaml
@@ -65,6 +66,10 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
             real = resolver.resolve(src, pos)
         except PublishError as exc:
             diag.items.extend(exc.diagnostics)
+            return src
+        problem = check_image(real)
+        if problem:
+            diag.error(pos.path, pos.line, pos.col, f"'{src}': {problem}")
             return src
         return str(real.relative_to(resolver.source_dir)) if real.is_relative_to(resolver.source_dir) else src
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, PublishError
 
-MAX_SOURCE_BYTES = 5_000_000  # a long-form article is ~100 kB; 50x is ~5 MB
+MAX_SOURCE_BYTES = 8_000_000  # a long-form article is ~16 kB; 50x is under 1 MB
+MAX_LINE_CHARS = 100_000  # one paragraph of ~16,000 words: beyond any article
 
 
 def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
@@ -27,7 +28,12 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
     if nul >= 0:
         line, col = _line_col(text, nul)
         raise PublishError(Diagnostic(path, line, col, "error", "NUL byte in text (binary file?)"))
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for n, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise PublishError(Diagnostic(path, n, MAX_LINE_CHARS + 1, "error",
+                                          f"line is {len(line):,} characters long; the limit is {MAX_LINE_CHARS:,}"))
+    return text
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:

@@ -1,0 +1,295 @@
+"""Raw HTML in a Markdown source: refuse what is dangerous, turn the rest into the model.
+
+Sources come from many hands (pasted web text among them). Scripts, frames,
+embedded objects, stylesheets, ``<base>``/``<meta>``/``<link>``, event-handler
+attributes and ``javascript:`` URLs are refused with their position. Harmless
+markup is not passed through as raw text for writers to trust: it becomes
+ordinary model nodes (``<b>`` → Strong, ``<p>`` → Paragraph, …), so every
+writer renders it and the EPUB stays well-formed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+REFUSED_TAGS = {
+    "script": "scripts are not allowed",
+    "iframe": "frames are not allowed",
+    "frame": "frames are not allowed",
+    "frameset": "frames are not allowed",
+    "object": "embedded objects are not allowed",
+    "embed": "embedded objects are not allowed",
+    "applet": "embedded objects are not allowed",
+    "link": "<link> is not allowed (styles live in styles/)",
+    "style": "<style> is not allowed (styles live in styles/)",
+    "base": "<base> is not allowed",
+    "meta": "<meta> is not allowed",
+    "form": "forms are not allowed",
+    "input": "forms are not allowed",
+    "button": "forms are not allowed",
+    "textarea": "forms are not allowed",
+    "select": "forms are not allowed",
+    "img": "use Markdown image syntax ![alt](file) so the image is checked",
+    "picture": "use Markdown image syntax ![alt](file) so the image is checked",
+    "source": "use Markdown image syntax ![alt](file) so the image is checked",
+    "video": "media elements are not allowed",
+    "audio": "media elements are not allowed",
+    "svg": "inline SVG is not allowed; use an image file",
+    "math": "inline MathML is not allowed",
+    "template": "<template> is not allowed",
+    "portal": "<portal> is not allowed",
+    "noscript": "<noscript> is not allowed",
+}
+INLINE_TAGS = {
+    "b": "strong", "strong": "strong", "i": "emph", "em": "emph", "a": "link", "br": "br", "wbr": "wbr",
+    "code": "code", "kbd": "code", "samp": "code", "tt": "code",
+    "span": "span", "u": "span", "s": "span", "sub": "span", "sup": "span", "small": "span", "mark": "span",
+    "abbr": "span", "cite": "span", "q": "span", "dfn": "span", "var": "span", "del": "span", "ins": "span",
+    "time": "span", "bdi": "span", "bdo": "span", "big": "span", "font": "span", "nobr": "span", "strike": "span",
+}
+BLOCK_TAGS = {
+    "p", "div", "section", "article", "aside", "header", "footer", "main", "nav", "blockquote", "ul", "ol",
+    "li", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "figure", "figcaption",
+    "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "center", "address", "details", "summary",
+    "colgroup", "col", "html", "body", "head", "title",
+}
+VOID_TAGS = {"br", "wbr", "hr", "col", "img", "input", "meta", "link", "base", "source", "embed"}
+ALLOWED_ATTRS = {"class", "id", "title", "lang", "dir", "href", "cite", "datetime", "colspan", "rowspan",
+                 "abbr", "align", "start", "type", "reversed", "open", "xml:lang", "name", "style"}
+_BAD_URL = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
+_BAD_STYLE = re.compile(r"url\s*\(|expression\s*\(|@import|behavior\s*:|-moz-binding", re.I)
+
+
+@dataclass(frozen=True)
+class Problem:
+    offset: int  # character offset in the raw HTML text
+    message: str
+
+
+class _Scanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[Problem] = []
+        self.tags: list[tuple[str, str, dict[str, str]]] = []  # (kind, tag, attrs)
+        self._line_starts = [0]
+
+    def feed_text(self, text: str) -> None:
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.feed(text)
+        self.close()
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col if line - 1 < len(self._line_starts) else 0
+
+    def _check(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        off = self._offset()
+        if tag in REFUSED_TAGS:
+            self.problems.append(Problem(off, f"raw HTML <{tag}> refused: {REFUSED_TAGS[tag]}"))
+            return
+        if tag not in INLINE_TAGS and tag not in BLOCK_TAGS:
+            self.problems.append(Problem(off, f"raw HTML <{tag}> is not allowed"))
+        for name, value in attrs:
+            name = name.lower()
+            v = value or ""
+            if name.startswith("on"):
+                self.problems.append(Problem(off, f"raw HTML event-handler attribute '{name}' refused"))
+            elif name in ("href", "src", "cite", "action", "formaction", "xlink:href", "background", "poster") and _BAD_URL.match(v):
+                self.problems.append(Problem(off, f"raw HTML URL '{v[:40]}' refused ({_BAD_URL.match(v).group(1).lower()}: URLs are not allowed)"))  # type: ignore[union-attr]
+            elif name == "style" and _BAD_STYLE.search(v):
+                self.problems.append(Problem(off, "raw HTML style attribute with url()/import refused"))
+            elif name not in ALLOWED_ATTRS and not name.startswith(("data-", "aria-")):
+                self.problems.append(Problem(off, f"raw HTML attribute '{name}' is not allowed"))
+
+    def handle_starttag(self, tag, attrs):
+        self._check(tag, attrs)
+        self.tags.append(("start", tag, {k.lower(): v or "" for k, v in attrs}))
+
+    def handle_startendtag(self, tag, attrs):
+        self._check(tag, attrs)
+        self.tags.append(("void", tag, {k.lower(): v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag):
+        self.tags.append(("end", tag, {}))
+
+    def handle_pi(self, data):
+        self.problems.append(Problem(self._offset(), "processing instructions are not allowed"))
+
+    def unknown_decl(self, data):
+        self.problems.append(Problem(self._offset(), "CDATA and declarations are not allowed"))
+
+    def handle_decl(self, decl):
+        pass  # <!DOCTYPE ...>: harmless, ignored
+
+
+def scan(text: str) -> tuple[list[Problem], list[tuple[str, str, dict[str, str]]]]:
+    """Problems in a piece of raw HTML, and its tags in order."""
+    s = _Scanner()
+    try:
+        s.feed_text(text)
+    except Exception as exc:  # noqa: BLE001 - html.parser is lenient; be safe
+        return [Problem(0, f"raw HTML cannot be read: {exc}")], []
+    return s.problems, s.tags
+
+
+def parse_tag(text: str) -> tuple[str, str, dict[str, str]] | None:
+    """The single tag of an inline HTML token: (kind, tag, attrs), or None for a comment."""
+    _, tags = scan(text)
+    if not tags:
+        return None
+    kind, tag, attrs = tags[0]
+    if kind == "start" and tag in VOID_TAGS:
+        kind = "void"
+    return kind, tag, attrs
+
+
+def offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return line, col
+
+
+# --------------------------------------------------------------------------- HTML blocks → model
+
+
+def html_block_to_model(text: str, pos):
+    """Convert an (already scanned, harmless) HTML block into model blocks."""
+    import lxml.html
+
+    from ..model import (
+        Attr, BlockQuote, CodeBlock, Div, Heading, ListBlock, Paragraph, ThematicBreak,
+    )
+
+    try:
+        parts = lxml.html.fragments_fromstring(text)
+    except Exception:  # noqa: BLE001 - e.g. only a comment: nothing to convert
+        return ()
+
+    def attr(el) -> Attr:
+        kv = tuple((k, v) for k, v in el.attrib.items() if k in ("lang", "dir", "title"))
+        return Attr(el.get("id", ""), tuple((el.get("class") or "").split()), kv)
+
+    def blocks_of(nodes) -> list:
+        out: list = []
+        run: list = []  # pending inline nodes/strings
+
+        def flush():
+            content = _trim(inlines_of(run))
+            if content:
+                out.append(Paragraph(content, pos=pos))
+            run.clear()
+
+        for n in nodes:
+            if isinstance(n, str):
+                run.append(n)
+                continue
+            if not isinstance(n.tag, str):  # comment / processing instruction
+                if n.tail:
+                    run.append(n.tail)
+                continue
+            tag = n.tag.lower()
+            if tag in BLOCK_TAGS and tag not in ("html", "body"):
+                flush()
+                out.extend(block_of(n, tag))
+                if n.tail and n.tail.strip():
+                    run.append(n.tail)
+            elif tag in ("html", "body"):
+                flush()
+                out.extend(blocks_of(_children(n)))
+            else:
+                run.append(n)
+        flush()
+        return out
+
+    def block_of(el, tag: str) -> list:
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), id=el.get("id", ""), pos=pos)]
+        if tag == "hr":
+            return [ThematicBreak(pos=pos)]
+        if tag == "pre":
+            return [CodeBlock(el.text_content(), pos=pos)]
+        if tag == "blockquote":
+            return [BlockQuote(tuple(blocks_of(_children(el))), pos=pos)]
+        if tag in ("ul", "ol"):
+            items = [tuple(blocks_of(_children(li))) for li in el if isinstance(li.tag, str)]
+            start = int(el.get("start", "1")) if (el.get("start") or "").isdigit() else 1
+            return [ListBlock(tag == "ol", tuple(items), start=start, pos=pos)]
+        if tag == "tr":
+            cells = [" ".join(c.text_content().split()) for c in el if isinstance(c.tag, str)]
+            return [Paragraph((_text(" | ".join(cells)),), pos=pos)] if any(cells) else []
+        if tag in ("table", "thead", "tbody", "tfoot"):
+            rows = []
+            for c in el:
+                if isinstance(c.tag, str):
+                    rows.extend(block_of(c, c.tag.lower()))
+            return [Div(Attr("", ("table",), ()), tuple(rows), pos=pos)] if tag == "table" else rows
+        if tag in ("p", "dt", "dd", "li", "figcaption", "caption", "summary", "td", "th", "address", "title"):
+            inner = blocks_of(_children(el))
+            return inner
+        return [Div(attr(el), tuple(blocks_of(_children(el))), pos=pos)]
+
+    def inlines_of(nodes) -> tuple:
+        from ..model import Code, Emph, LineBreak, Link, Span, Strong
+
+        out: list = []
+        for n in nodes:
+            if isinstance(n, str):
+                if n:
+                    out.append(_text(n))
+                continue
+            if not isinstance(n.tag, str):
+                if n.tail:
+                    out.append(_text(n.tail))
+                continue
+            tag = n.tag.lower()
+            kind = INLINE_TAGS.get(tag, "span")
+            inner = inlines_of(_children(n))
+            if kind == "strong":
+                out.append(Strong(inner))
+            elif kind == "emph":
+                out.append(Emph(inner))
+            elif kind == "code":
+                out.append(Code(n.text_content()))
+            elif kind == "br":
+                out.append(LineBreak())
+            elif kind == "wbr":
+                pass
+            elif kind == "link" and n.get("href"):
+                out.append(Link(n.get("href"), inner, title=n.get("title", "")))
+            else:
+                out.append(Span(attr(n), inner))
+            if n.tail:
+                out.append(_text(n.tail))
+        return tuple(out)
+
+    return tuple(blocks_of(parts))
+
+
+def _children(el) -> list:
+    out: list = []
+    if el.text:
+        out.append(el.text)
+    for c in el:
+        out.append(c)
+    return [c for c in out if not isinstance(c, str) or c]
+
+
+def _text(s: str):
+    from ..model import Text
+
+    return Text(re.sub(r"\s+", " ", s))
+
+
+def _trim(content: tuple) -> tuple:
+    from dataclasses import replace
+
+    from ..model import Text
+
+    items = list(content)
+    if items and isinstance(items[0], Text):
+        items[0] = replace(items[0], text=items[0].text.lstrip())
+    if items and isinstance(items[-1], Text):
+        items[-1] = replace(items[-1], text=items[-1].text.rstrip())
+    return tuple(i for i in items if not (isinstance(i, Text) and not i.text))
