@@ -297,7 +297,8 @@ def _local(tag: object) -> str:
 
 def layout(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
            fragments: Fragments | None = None, fixes: dict[int, str] | None = None):
-    """Lay the document out with one note placement; returns (document, fragments).
+    """Lay the document out with one note placement; returns (document, fragments,
+    fixes, html): the fix classes given to paragraphs and the HTML laid out.
 
     Paragraphs whose lines WeasyPrint broke badly are re-set with a fix class
     and the document laid out again (at most MAX_FIX_PASSES times).
