@@ -85,6 +85,8 @@ def _minimal_document() -> Document:
             Heading(1, (Text("Only section"),), id="only-section"),
             Paragraph((Text("One paragraph, linking to "),
                        Link("#only-section", (Text("this section"),)), Text("."))),
+            Heading(2, (Text("A subheading"),), id="a-subheading"),
+            Paragraph((Text("Under the subheading."),)),
         ),
         source_path="minimal.md",
     )
@@ -333,7 +335,7 @@ def test_nav_toc_landmarks_and_ncx(name, books) -> None:
     nav = book.xhtml(navs[0].get("href"))
     toc = nav.xpath("//h:nav[@epub:type='toc']//h:a", namespaces=NS)
     labels = [" ".join("".join(a.itertext()).split()) for a in toc]
-    heads = [plain_text(b.content) for b in book.doc.blocks if isinstance(b, Heading) and b.level == 1]
+    heads = [plain_text(b.content) for b in book.doc.blocks if isinstance(b, Heading) and b.level <= 2]
     for h in heads:
         assert h in labels
     if book.doc.glossary:
