@@ -410,7 +410,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         elif p.key == "colophon":
             ctx.update(heading=HEADINGS["colophon"], accessibility_summary=summary)
         data = env.get_template(p.template).render(ctx).encode("utf-8")
-        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data, images), p.title)
+        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data, images if p.key != "cover" else {}), p.title)
         book.add_item(item)
         items[p.file] = item
     if linker.missing:
