@@ -41,7 +41,13 @@ def _parser() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(container_plugin, name="div", marker=":", validate=lambda params, *a: True)
+    # markdown-it silently turns links it distrusts (javascript:, file:, ...) into
+    # plain text; accept every URL here and judge it with a diagnostic instead.
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
     return md
+
+
+_BAD_LINK = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
 
 
 _MD = _parser()
@@ -278,8 +284,14 @@ class Converter:
                 inner, i = self._inlines(ch, i + 1, "strong_close")
                 out.append(Strong(tuple(inner)))
             elif ty == "link_open":
+                href = str(t.attrs.get("href", ""))
+                bad = _BAD_LINK.match(href)
+                if bad:
+                    pos = self._locate(href[:20]) if href else self._locate("](")
+                    self.diag.error(pos.path, pos.line, pos.col,
+                                    f"link to '{href[:40]}' refused ({bad.group(1).lower()}: URLs are not allowed)")
                 inner, i = self._inlines(ch, i + 1, "link_close")
-                out.append(Link(str(t.attrs.get("href", "")), tuple(inner), title=str(t.attrs.get("title", "") or "")))
+                out.append(Link(href, tuple(inner), title=str(t.attrs.get("title", "") or "")))
             elif ty == "image":
                 out.append(self._image(t))
                 i += 1

@@ -14,6 +14,10 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
         raise PublishError(
             Diagnostic(path, 1, 1, "error", f"file is {len(data):,} bytes; the limit is {limit:,}")
         )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _line_col_bytes(data, nul)
+        raise PublishError(Diagnostic(path, line, col, "error", "NUL byte in text (binary file?)"))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -24,10 +28,6 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
         raise PublishError(
             Diagnostic(path, line, col, "error", f"not UTF-8: byte 0x{bad} cannot be decoded")
         ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line, col = _line_col(text, nul)
-        raise PublishError(Diagnostic(path, line, col, "error", "NUL byte in text (binary file?)"))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     for n, line in enumerate(text.split("\n"), start=1):
         if len(line) > MAX_LINE_CHARS:

@@ -47,7 +47,8 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_located_map(self, node: MappingNode):
         data = Located()
-        data.line, data.col = node.start_mark.line + 1, node.start_mark.column + 1
+        off = getattr(self, "line_offset", 0)
+        data.line, data.col = node.start_mark.line + 1 + off, node.start_mark.column + 1
         data.key_pos = {}
         yield data
         for key_node, value_node in node.value:
@@ -58,17 +59,24 @@ class _StrictLoader(yaml.SafeLoader):
             if key in data:
                 raise _Refused(f"duplicate key '{key}'", key_node.start_mark)
             data[key] = self.construct_object(value_node, deep=True)
-            data.key_pos[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            data.key_pos[key] = (key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
 
     def construct_located_seq(self, node):
+        off = getattr(self, "line_offset", 0)
         data = LocatedList()
-        data.line, data.col = node.start_mark.line + 1, node.start_mark.column + 1
-        data.item_pos = [(n.start_mark.line + 1, n.start_mark.column + 1) for n in node.value]
+        data.line, data.col = node.start_mark.line + 1 + off, node.start_mark.column + 1
+        data.item_pos = [(n.start_mark.line + 1 + off, n.start_mark.column + 1) for n in node.value]
         yield data
         data.extend(self.construct_object(n, deep=True) for n in node.value)
 
     def construct_yaml_timestamp(self, node):  # keep dates as written (strings)
         return self.construct_scalar(node)
+
+    def construct_scalar(self, node):  # type: ignore[override]
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+            raise _Refused("lone surrogate (an escape such as \\ud800 that is not a character)", node.start_mark)
+        return value
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_located_map)
@@ -88,7 +96,12 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
     if len(text) > MAX_YAML_BYTES:
         raise PublishError(Diagnostic(path, 1 + line_offset, 1, "error", "YAML file too large"))
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict safe loader
+        loader = _StrictLoader(text)
+        loader.line_offset = line_offset
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except _Refused as exc:
         raise PublishError(_diag(path, exc.mark, exc.message, line_offset)) from None
     except ConstructorError as exc:
@@ -103,7 +116,6 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
         msg = f"YAML syntax error: {exc.problem or exc.context}"
         raise PublishError(_diag(path, mark, msg, line_offset)) from None
     except yaml.YAMLError as exc:  # unmarked (e.g. reader errors on odd characters)
-        mark = getattr(exc, "position", None)
         raise PublishError(Diagnostic(path, 1 + line_offset, 1, "error", f"YAML error: {exc}")) from None
     except RecursionError:
         raise PublishError(Diagnostic(path, 1 + line_offset, 1, "error", "YAML nested too deeply")) from None
