@@ -14,7 +14,16 @@ from publish.model import Div, Heading, Paragraph, plain_text
 from conftest import ARTICLE
 
 
+def straight(text: str) -> str:
+    """Undo the typography transform (curly quotes) to compare with the manuscript."""
+    return text.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"}))
+
+
 def _model_paragraphs(doc) -> list[str]:
+    return [straight(p) for p in _typeset_paragraphs(doc)]
+
+
+def _typeset_paragraphs(doc) -> list[str]:
     out = [doc.meta.standfirst, doc.meta.series_note]
     for b in doc.blocks:
         if isinstance(b, (Paragraph, Heading)):
@@ -38,6 +47,15 @@ def test_every_manuscript_paragraph_verbatim_and_in_order(article_doc, manuscrip
 
 def test_sentence_for_sentence(article_doc, manuscript) -> None:
     assert _sentences(_model_paragraphs(article_doc)) == _sentences(manuscript)
+
+
+def test_quotes_are_typeset_and_nothing_else_changes(article_doc, manuscript) -> None:
+    typeset = _typeset_paragraphs(article_doc)
+    joined = "\n".join(typeset)
+    assert '"' not in joined and "'" not in joined
+    assert "\u201cIf Tesla used cars to spy in China or anywhere, we will get shut down,\u201d Musk told" in joined
+    assert "Xi\u2019s data vision" in joined
+    assert "a \u201ctechno-authoritarian superpower\u201d in which" in joined
 
 
 def test_check_reports_no_error_and_no_warning() -> None:

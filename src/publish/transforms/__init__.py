@@ -15,12 +15,15 @@ from .ids import heading_ids
 from .notes import number_notes
 from .speakers import speakers
 from .terms import glossary_order, term_uses
+from .typography import smart_quotes
 
 Transform = Callable[[Document], Document]
 
 # The order matters: ids for headings come last so that they avoid every id the
 # other transforms generated.
-TRANSFORMS: tuple[Transform, ...] = (number_notes, term_uses, speakers, glossary_order, heading_ids)
+TRANSFORMS: tuple[Transform, ...] = (
+    smart_quotes, number_notes, term_uses, speakers, glossary_order, heading_ids,
+)
 
 
 def apply_all(doc: Document) -> Document:
