@@ -31,3 +31,11 @@ def article_doc():
     from publish.build import load
 
     return load(ARTICLE)
+
+
+_STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
+def straight(text: str) -> str:
+    """Undo the typography transform (curly quotes) to compare output text with the manuscript."""
+    return text.translate(_STRAIGHT)

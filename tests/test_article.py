@@ -11,12 +11,7 @@ import pytest
 from publish.build import read
 from publish.model import Div, Heading, Paragraph, plain_text
 
-from conftest import ARTICLE
-
-
-def straight(text: str) -> str:
-    """Undo the typography transform (curly quotes) to compare with the manuscript."""
-    return text.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"}))
+from conftest import ARTICLE, straight
 
 
 def _model_paragraphs(doc) -> list[str]:

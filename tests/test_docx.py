@@ -20,7 +20,7 @@ from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import docx as docx_writer
 
-from conftest import ARTICLE, ROOT
+from conftest import ARTICLE, ROOT, straight
 from samples import sample_document
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -170,7 +170,7 @@ def test_pandoc_finds_one_note_per_reader_annotation(built, tmp_path) -> None:
 
 def test_pandoc_finds_every_manuscript_paragraph_in_order(article, manuscript, tmp_path) -> None:
     _, pkg = article
-    paras = _paragraphs(_pandoc_json(pkg.data, tmp_path)["blocks"])
+    paras = [straight(p) for p in _paragraphs(_pandoc_json(pkg.data, tmp_path)["blocks"])]
     i = 0
     for n, line in enumerate(manuscript, start=1):
         want = re.sub(r"\s+", " ", line).strip()

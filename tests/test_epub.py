@@ -31,7 +31,7 @@ from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import epub as epub_writer
 
-from conftest import ARTICLE, ROOT, manuscript_lines
+from conftest import ARTICLE, ROOT, manuscript_lines, straight
 from samples import sample_document
 
 EPOCH = 1632441600  # 2021-09-24T00:00:00Z
@@ -545,7 +545,7 @@ def _unbracket(s: str) -> str:
 
 
 def test_every_manuscript_paragraph_reads_back_in_order(books) -> None:
-    plain = _text_only(_pandoc_plain(books["article"]))
+    plain = straight(_text_only(_pandoc_plain(books["article"])))
     pos = 0
     for n, line in enumerate(manuscript_lines(), start=1):
         at = plain.find(_unbracket(line), pos)
