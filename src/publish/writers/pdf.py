@@ -43,7 +43,7 @@ MAX_FIX_PASSES = 3
 # Set on the paragraph that calls a note WeasyPrint moved to a later page: the
 # paragraph starts a new page, with its notes (tried before side notes).
 NOTE_PUSH = "fn-push"
-MAX_PUSH_PASSES = 4
+MAX_PUSH_PASSES = 12
 PAPER_CSS = {"a4": "@page { size: A4; }", "letter": "@page { size: letter; }"}
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -252,6 +252,57 @@ def _apply_paragraph_fixes(html: str, fixes: dict[int, str]) -> str:
     return _P_TAG.sub(sub, html)
 
 
+def _push_for(bad: list[NotePlacement], document, fragments: Fragments, html: str,
+              fixes: dict[int, str], tail_pushes: dict[str, int]) -> bool:
+    """Choose one paragraph to start a new page, for the earliest displaced note.
+
+    A push changes every page after it, so only the earliest displacement is
+    mended per layout; the others are judged again on the new layout. WeasyPrint
+    can drop a note to the next page when it re-lays a paragraph split across the
+    page end (the un-layout loses the note placed above it). So the first try
+    is to push that page-end paragraph (the page ends a few lines early); if the
+    note is still displaced, that push is undone and the paragraph that calls
+    the note starts the next page with its note (a shorter page, never a lost
+    note). Returns False when nothing is left to try."""
+    first = min(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number))
+    calls = {n.id: n.anchor_id for n in fragments.notes}
+    call_par = _paragraph_of(html, calls[first.note_id])
+    if first.note_id in tail_pushes:
+        tail = tail_pushes.pop(first.note_id)
+        fixes.pop(tail, None)  # did not help: undo it
+    elif first.call_pages:
+        tail = _last_paragraph_on_page(document, first.call_pages[0])
+        if tail is not None and call_par is not None and tail > call_par and fixes.get(tail) != NOTE_PUSH:
+            fixes[tail] = NOTE_PUSH
+            tail_pushes[first.note_id] = tail
+            return True
+    if call_par is None or fixes.get(call_par) == NOTE_PUSH:
+        return False
+    fixes[call_par] = NOTE_PUSH
+    return True
+
+
+def _last_paragraph_on_page(document, page_index: int) -> int | None:
+    """Index (among all <p> in document order) of the last paragraph that starts on the page."""
+    from weasyprint.formatting_structure import boxes
+
+    if not 0 <= page_index < len(document.pages):
+        return None
+    last = root = None
+    for box in document.pages[page_index]._page_box.descendants():
+        if box.element_tag == "html" and root is None:
+            root = box.element
+        elif (isinstance(box, boxes.BlockContainerBox) and box.element_tag == "p"
+                and box.element is not None):
+            last = box.element
+    if last is None or root is None:
+        return None
+    for i, el in enumerate(e for e in root.iter() if _local(e.tag) == "p"):
+        if el is last:
+            return i
+    return None
+
+
 def _paragraph_of(html: str, element_id: str) -> int | None:
     """Index of the <p> (document order) that contains the element with this id."""
     at = html.find(f'id="{element_id}"')
@@ -351,6 +402,7 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     problems: list[str] = []
     for placement in PLACEMENTS:
         fixes: dict[int, str] = {}
+        tail_pushes: dict[str, int] = {}  # note id -> the page-end paragraph pushed for it
         for _ in range(MAX_PUSH_PASSES + 1):
             document, fragments, fixes, html = layout(
                 doc, options, resolver, placement, fragments, fixes)
@@ -358,13 +410,8 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
                    if not p.ok]
             if not bad or placement == "sidenotes":
                 break
-            calls = {n.id: n.anchor_id for n in fragments.notes}
-            pushes = {_paragraph_of(html, calls[p.note_id]) for p in bad} - {None}
-            pushes = {i for i in pushes if fixes.get(i) != NOTE_PUSH}
-            if not pushes:
+            if not _push_for(bad, document, fragments, html, fixes, tail_pushes):
                 break
-            for i in pushes:
-                fixes[i] = NOTE_PUSH
         if not bad:
             break
         problems.append(f"{placement}: " + "; ".join(p.describe() for p in bad))
