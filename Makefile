@@ -27,5 +27,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# a long Hypothesis run; counts go to bench/FUZZ.md
+fuzz: setup
+	bash scripts/fuzz.sh
+
+# the benchmark against pandoc and the WeasyPrint floor; results in bench/RESULTS.md
+bench: setup
+	$(BIN)/python bench/run.py
+
 clean:
-	rm -rf out/*.pdf out/*.epub out/*.docx .publish-cache
+	rm -rf out/*.pdf out/*.epub out/*.docx out/.publish-cache out/.publish.lock
