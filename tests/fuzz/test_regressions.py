@@ -1,0 +1,74 @@
+"""Minimal cases of the bugs the fuzzer found. Strict xfail while a bug is open:
+the fix turns the xfail into an XPASS, which fails the suite until the marker is
+removed here (and its trigger in ``fuzz_harness.excused``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fuzz_harness import check_document, epub_problems, write_case
+from publish.build import load, render
+from publish.diagnostics import PublishError
+from publish.model import blocks_text
+from publish.options import RenderOptions
+from publish.resources import Resolver
+
+HEAD = "---\ntitle: T\n---\n\n"
+
+
+def _deep_list(depth: int, word: str) -> str:
+    return "".join("  " * k + "- " + (word if k == depth - 1 else "") + "\n" for k in range(depth))
+
+
+def _kept_or_refused(tmp_path: Path, md: str, words: list[str]) -> None:
+    """The words reach the model, or the source is refused with a diagnostic."""
+    src = write_case(tmp_path, md)
+    try:
+        doc = load(src)
+    except PublishError as exc:
+        assert any(d.severity == "error" and d.line > 1 for d in exc.diagnostics)
+        return
+    text = " ".join(blocks_text(doc.blocks))
+    missing = [w for w in words if w not in text]
+    assert not missing, f"silently dropped: {missing}"
+
+
+@pytest.mark.xfail(strict=True, reason="bug 1: blocks nested past markdown-it maxNesting (40 levels; a list "
+                                       "level counts 2) are dropped without a diagnostic")
+def test_deep_list_text_is_kept_or_refused(tmp_path: Path) -> None:
+    _kept_or_refused(tmp_path, HEAD + _deep_list(20, "deepword"), ["deepword"])
+
+
+@pytest.mark.xfail(strict=True, reason="bug 1: the limit also drops the blocks that FOLLOW the deep one in its parent")
+def test_text_after_a_deep_list_is_kept_or_refused(tmp_path: Path) -> None:
+    deep = "  - - \n" + "".join("        " + "  " * k + "- \n" for k in range(17)) + "  " * 21 + "- deep\n"
+    md = HEAD + deep + "  - after\n"
+    _kept_or_refused(tmp_path, md, ["after"])
+
+
+@pytest.mark.xfail(strict=True, reason="bug 1: 40 nested block quotes lose their text without a diagnostic")
+def test_deep_blockquote_text_is_kept_or_refused(tmp_path: Path) -> None:
+    _kept_or_refused(tmp_path, HEAD + "> " * 40 + "deepquote\n", ["deepquote"])
+
+
+@pytest.mark.xfail(strict=True, reason="bug 2: PDF indents each nested quote 1.6em a side; ~30 levels put the "
+                                       "text past the page edge, clipped")
+def test_deep_blockquote_stays_on_the_pdf_page(tmp_path: Path) -> None:
+    outcome = check_document(HEAD + "> " * 30 + "deepquote\n", tmp_path, words=["deepquote"])
+    assert outcome.status in ("ok", "refused", "render-refused")
+    assert not outcome.problems
+
+
+@pytest.mark.xfail(strict=True, reason="bug 3: an id given twice ({#dup}) is written twice into the EPUB "
+                                       "(EPUBCheck RSC-005); the reader does not diagnose it")
+def test_duplicate_span_id_is_refused_or_made_unique(tmp_path: Path) -> None:
+    src = write_case(tmp_path, HEAD + "One [a]{#dup} and [b]{#dup}.\n")
+    try:
+        doc = load(src)
+    except PublishError as exc:
+        assert any(str(d).startswith(f"{src}:5:") for d in exc.diagnostics)
+        return
+    data = render("epub", doc, RenderOptions(epoch=1), Resolver.for_source(src))
+    assert epub_problems(data) == []
