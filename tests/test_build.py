@@ -216,3 +216,52 @@ def test_lock_error_is_exit_4_in_api(tmp_path: Path) -> None:
         with pytest.raises(PublishError) as exc:
             build(BuildRequest(src, out, formats=("docx",), lock_wait=0))
     assert exc.value.exit_code == 4
+
+
+def test_watch_rebuilds_on_save_survives_bad_edits_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import queue
+    import threading
+
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1632873600", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([*PUBLISH, "watch", str(src), "--out", str(out), "--format", "docx"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
+
+    def wait_for(*needles: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if all(n in line for n in needles):
+                return line
+        raise AssertionError(f"{needles!r} not seen in:\n{''.join(seen)}")
+
+    try:
+        wait_for("refs.docx", "written")  # the first build
+        wait_for("watching")
+        first = (out / "refs.docx").read_bytes()
+        src.write_text(src.read_text().replace("a footnote.", "an edited footnote."))
+        wait_for("change detected")
+        wait_for("refs.docx", "written")
+        good = (out / "refs.docx").read_bytes()
+        assert good != first
+        src.write_text(src.read_text().replace("ref=review", "ref=nope"))  # a bad edit
+        wait_for("refs.md:", "error: unknown annotation 'nope'")
+        assert proc.poll() is None  # survived the bad edit
+        assert (out / "refs.docx").read_bytes() == good  # and kept the last good output
+        src.write_text(src.read_text().replace("ref=nope", "ref=review"))  # mended: as before
+        wait_for("refs.docx", "cached")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        wait_for("stopped", timeout=5)
+        assert "Traceback" not in "".join(seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -150,6 +150,11 @@ class _Progress:
         self.state[fmt] = (state, "")
 
     def summary(self, report) -> None:
+        if not self.console.is_terminal:  # logs and scripts: one plain line per file
+            for r in report.results:
+                secs = f"{r.seconds:.1f}s" if r.status != "cached" else "-"
+                click.echo(f"{r.path}\t{r.size}\t{secs}\t{r.status}", err=True)
+            return
         from rich.table import Table
 
         t = Table(title=None, show_edge=False, header_style="bold")
@@ -217,12 +222,18 @@ def watch(source, out_dir, formats, paper) -> None:
         p = Path(path)
         return not (p == out_real or out_real in p.parents or p.name.startswith(".") or p.suffix in (".tmp", ".swp"))
 
-    click.echo(f"watching {', '.join(paths)} (Ctrl-C to stop)", err=True)
-    _run_build(req, quiet=False)
+    started = False
     try:
-        for _changes in watch_files(*paths, watch_filter=relevant, raise_interrupt=True):
-            click.echo("change detected: rebuilding", err=True)
-            _run_build(req, quiet=False)
+        # The watcher runs before the first build, so a save during that build is seen.
+        for changes in watch_files(*paths, watch_filter=relevant, raise_interrupt=True,
+                                   yield_on_timeout=True, rust_timeout=300):
+            if not started:
+                started = True
+                _run_build(req, quiet=False)
+                click.echo(f"watching {', '.join(paths)} (Ctrl-C to stop)", err=True)
+            elif changes:
+                click.echo("change detected: rebuilding", err=True)
+                _run_build(req, quiet=False)
     except KeyboardInterrupt:
         pass
     click.echo("stopped", err=True)
