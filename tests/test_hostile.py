@@ -207,7 +207,7 @@ def test_hostile_sources_read_nothing_outside_and_open_no_socket(tmp_path: Path)
     r, events = _audited_build(tmp_path, hostile_ok, "ok")
     assert r.returncode == 0, r.stderr
     refused_cases = {
-        "img_outside": f"![x](../../../secret.txt)\n",
+        "img_outside": "![x](../../../secret.txt)\n",
         "img_abs": f"![x]({secret})\n",
         "img_url": "![x](http://127.0.0.1:9/x.png)\n",
         "side_file": None,

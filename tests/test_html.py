@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from publish.diagnostics import RenderError
 from publish.model import (
-    Attr, CodeBlock, Document, Heading, Image, LineBreak, Meta, Paragraph, RawBlock, RawInline,
+    Attr, CodeBlock, Document, Heading, Image, LineBreak, RawBlock, RawInline,
     Span, Text, blocks_text, iter_all_inlines, plain_text,
 )
 from publish.resources import Resolver

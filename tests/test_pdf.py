@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
 from publish.diagnostics import RenderError
+from publish.writers.common import human_date, join_names
 from publish.model import Document, Paragraph, Text, plain_text
 from publish.options import RenderOptions
 from publish.resources import Resolver
@@ -367,7 +368,9 @@ def test_check_note_placement_sees_every_note():
     assert all(p.ok for p in placed)
 
 
-def test_format_date():
-    assert pdf_writer.format_date("2021-09") == "September 2021"
-    assert pdf_writer.format_date("2021-09-20") == "20 September 2021"
-    assert pdf_writer.format_date("2021") == "2021"
+def test_dates_and_bylines_as_readers_see_them():
+    assert join_names(("A",)) == "A" and join_names(("A", "B")) == "A and B"
+    assert join_names(("A", "B", "C")) == "A, B and C"
+    assert human_date("2021-09") == "September 2021"
+    assert human_date("2021-09-20") == "20 September 2021"
+    assert human_date("2021") == "2021"

@@ -61,7 +61,7 @@ def _unmarked(doc: Document, diag: Collector) -> None:
                 continue  # marked: its text is a use already
             if isinstance(i, Text):
                 taken: list[tuple[int, int]] = []
-                for pat, entry, name in pats:
+                for pat, entry, _name in pats:
                     for m in pat.finditer(i.text):
                         if any(m.start() < b and a < m.end() for a, b in taken):
                             continue

@@ -8,11 +8,8 @@ or edit elements, no knowledge of the document model.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import io
 import re
-import zipfile
 from typing import Iterable
 
 from docx.opc.constants import CONTENT_TYPE as CT
@@ -260,24 +257,8 @@ def clean_core_properties(core_element: etree._Element) -> None:
 # ---------------------------------------------------------------------------- packaging
 
 
-def zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
-    t = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.timezone.utc)  # zip starts 1980
-    return (t.year, t.month, t.day, t.hour, t.minute, t.second - t.second % 2)
-
-
 def deterministic_zip(data: bytes, epoch: int, drop: Iterable[str] = ()) -> bytes:
     """Rewrite a package with fixed entry times and attributes, same entry order."""
-    dropped = set(drop)
-    when = zip_time(epoch)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename in dropped:
-                continue
-            new = zipfile.ZipInfo(info.filename, date_time=when)
-            new.compress_type = zipfile.ZIP_DEFLATED
-            new.external_attr = 0o644 << 16
-            new.create_system = 3
-            dst.writestr(new, src.read(info.filename))
-    return out.getvalue()
+    from .common import repack_zip
+
+    return repack_zip(data, epoch, drop=drop)

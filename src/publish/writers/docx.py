@@ -42,6 +42,7 @@ from ..model import (
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import _ooxml as ox
+from .common import human_date, join_names
 
 REFERENCE = "reference.docx"
 
@@ -481,8 +482,8 @@ class _Writer:
         para("Subtitle", m.standfirst)
         para("Series Note", m.series_note)
         if m.authors:
-            para("Byline", "By " + _join_names(m.authors))
-        para("Dateline", ", ".join(x for x in (m.publisher, _human_date(m.date)) if x))
+            para("Byline", "By " + join_names(m.authors))
+        para("Dateline", ", ".join(x for x in (m.publisher, human_date(m.date)) if x))
 
     def glossary(self, body) -> None:
         entries = self.model.glossary
@@ -612,27 +613,6 @@ class _Writer:
                 raise self.fail(f"reader note '{ann.id}' rendered {n} times (its anchor is "
                                 f"missing from the text)" if n == 0 else
                                 f"reader note '{ann.id}' rendered {n} times", ann.pos)
-
-
-def _join_names(names: tuple[str, ...]) -> str:
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
-def _human_date(iso: str) -> str:
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", iso.strip()) if iso else None
-    if not m:
-        return iso
-    y, mo, d = m.groups()
-    if mo and 1 <= int(mo) <= 12:
-        month = _MONTHS[int(mo) - 1]
-        return f"{int(d)} {month} {y}" if d else f"{month} {y}"
-    return y
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:

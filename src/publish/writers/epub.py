@@ -22,23 +22,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import re
 import textwrap
-import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from ebooklib import epub
 from lxml import etree
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from ..diagnostics import Diagnostic, RenderError
 from ..model import Document, Image, Meta, iter_all_inlines, iter_inlines
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
+from .common import human_date, join_names, repack_zip
 from .html import Fragments, HtmlContext, NoteFragment, lang_wrap, render_fragments
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -58,7 +56,6 @@ HEADINGS = {
     "landmarks": "Landmarks",
 }
 
-_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
 
 
 def _fail(doc: Document, message: str) -> RenderError:
@@ -96,28 +93,6 @@ class _Part:
 
 # --------------------------------------------------------------------------
 # Helpers
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
-def human_date(iso: str) -> str:
-    """'2021-09-20' -> '20 September 2021'; '2021-09' -> 'September 2021'."""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", iso.strip())
-    if not m:
-        return iso
-    y, mo, d = m.groups()
-    if mo and 1 <= int(mo) <= 12:
-        month = _MONTHS[int(mo) - 1]
-        return f"{int(d)} {month} {y}" if d else f"{month} {y}"
-    return y
-
-
-def _join_names(names: tuple[str, ...]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def identifier(meta: Meta) -> str:
@@ -177,7 +152,7 @@ def _cover_svg(env, doc: Document, alt: str) -> bytes:
         byline += lines(meta.subtitle, 56, y)
         y = byline[-1]["y"] + 110
     if meta.authors:
-        byline += lines(_join_names(meta.authors), 56, y)
+        byline += lines(join_names(meta.authors), 56, y)
     svg = env.get_template("epub/cover.svg").render(
         width=width, height=height, margin=margin, band=band, alt=alt,
         band_lines=lines(meta.publisher, 64, 165) if meta.publisher else [],
@@ -266,7 +241,7 @@ def _meta_view(doc: Document, ident: str) -> dict[str, Any]:
         "title_note": lang_wrap(m.title_note),
         "standfirst": lang_wrap(m.standfirst),
         "series_note": lang_wrap(m.series_note),
-        "byline": lang_wrap(_join_names(m.authors)),
+        "byline": lang_wrap(join_names(m.authors)),
         "published": lang_wrap(published),
         "rights": lang_wrap(m.rights),
         "identifier": escape(ident),
@@ -349,7 +324,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
 
     mview = _meta_view(doc, ident)
     summary = accessibility_summary(doc)
-    cover_alt = "Cover: " + meta.title + (f", by {_join_names(meta.authors)}" if meta.authors else "")
+    cover_alt = "Cover: " + meta.title + (f", by {join_names(meta.authors)}" if meta.authors else "")
     common = {"lang": lang, "css": CSS_PATH, "meta": mview}
 
     book = epub.EpubBook()
@@ -484,10 +459,6 @@ def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
 # Packaging
 
 
-def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
-    return time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
-
-
 def _hide_landmarks(nav: bytes) -> bytes:
     """The landmarks list is for the reading system, not the reader's page."""
     root = etree.fromstring(nav)
@@ -499,28 +470,9 @@ def _hide_landmarks(nav: bytes) -> bytes:
 
 def _repack(raw: bytes, epoch: int, book: epub.EpubBook) -> bytes:
     """Rewrite ebooklib's zip: fixed times and attributes, mimetype first and stored."""
-    when = _zip_time(epoch)
     nav_path = f"{book.FOLDER_NAME}/nav.xhtml"
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
-        names = src.namelist()
-        if names[0] != "mimetype":
-            names.remove("mimetype")
-            names.insert(0, "mimetype")
-        for name in names:
-            data = src.read(name)
-            if name == nav_path:
-                data = _hide_landmarks(data)
-            info = zipfile.ZipInfo(name, date_time=when)
-            info.create_system = 3  # unix, whatever the platform
-            info.external_attr = 0o100644 << 16
-            if name == "mimetype":
-                info.compress_type = zipfile.ZIP_STORED
-                dst.writestr(info, data)
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                dst.writestr(info, data, compresslevel=9)
-    return out.getvalue()
+    return repack_zip(raw, epoch, first=("mimetype",), stored=("mimetype",),
+                      transform=lambda name, data: _hide_landmarks(data) if name == nav_path else data)
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:

@@ -26,6 +26,7 @@ from ..diagnostics import Diagnostic, RenderError
 from ..model import Document, Image
 from ..options import RenderOptions
 from ..resources import ResourceError, Resolver
+from .common import human_date, join_names
 from .html import Fragments, HtmlContext, render_fragments
 from .templating import environment
 
@@ -45,10 +46,6 @@ MAX_FIX_PASSES = 3
 NOTE_PUSH = "fn-push"
 MAX_PUSH_PASSES = 12
 PAPER_CSS = {"a4": "@page { size: A4; }", "letter": "@page { size: letter; }"}
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
 
 # --------------------------------------------------------------------------
 # Logs: any WeasyPrint warning is a build error
@@ -180,26 +177,6 @@ def check_note_placement(document, fragments: Fragments, footnotes: bool = True)
 # The writer
 
 
-def format_date(iso: str) -> str:
-    """'2021-09-20' → '20 September 2021'; '2021-09' → 'September 2021'; else as is."""
-    parts = iso.split("-")
-    try:
-        if len(parts) == 3:
-            d = datetime(int(parts[0]), int(parts[1]), int(parts[2]))
-            return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-        if len(parts) == 2:
-            return f"{_MONTHS[int(parts[1]) - 1]} {int(parts[0])}"
-    except (ValueError, IndexError):
-        pass
-    return iso
-
-
-def _byline(authors: tuple[str, ...]) -> str:
-    if len(authors) <= 1:
-        return "".join(authors)
-    return ", ".join(authors[:-1]) + " and " + authors[-1]
-
-
 def _image_src(resolver: Resolver):
     def src(image: Image) -> str:
         try:
@@ -221,8 +198,8 @@ def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placem
         paper=options.paper,
         note_placement=placement,
         created=created,
-        date_text=format_date(doc.meta.date) if doc.meta.date else "",
-        byline=_byline(doc.meta.authors),
+        date_text=human_date(doc.meta.date) if doc.meta.date else "",
+        byline=join_names(doc.meta.authors),
     )
     if fixes:
         html = _apply_paragraph_fixes(html, fixes)
@@ -445,4 +422,4 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     return pdf
 
 
-__all__ = ["render", "check_note_placement", "NotePlacement", "layout", "build_html", "format_date"]
+__all__ = ["render", "check_note_placement", "NotePlacement", "layout", "build_html"]
