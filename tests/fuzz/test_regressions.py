@@ -72,3 +72,25 @@ def test_duplicate_span_id_is_refused_or_made_unique(tmp_path: Path) -> None:
         return
     data = render("epub", doc, RenderOptions(epoch=1), Resolver.for_source(src))
     assert epub_problems(data) == []
+
+
+@pytest.mark.xfail(strict=True, reason="bug 4: a relative link to a file ([b](other.md)) is written into the EPUB "
+                                       "as a link to a resource it does not hold (EPUBCheck RSC-007)")
+def test_relative_file_link_is_refused_or_not_a_dangling_epub_link(tmp_path: Path) -> None:
+    import io
+    import re
+    import zipfile
+
+    src = write_case(tmp_path, HEAD + "A [b](other.md) link.\n")
+    try:
+        doc = load(src)
+    except PublishError as exc:
+        assert any(str(d).startswith(f"{src}:5:") for d in exc.diagnostics)
+        return
+    z = zipfile.ZipFile(io.BytesIO(render("epub", doc, RenderOptions(epoch=1), Resolver.for_source(src))))
+    names = set(z.namelist())
+    for name in names:
+        if name.endswith(".xhtml"):
+            for href in re.findall(r'href="([^"#:]+)', z.read(name).decode()):
+                target = str(Path(name).parent / href)
+                assert target in names, f"{name} links to {href}, which the EPUB does not hold"
