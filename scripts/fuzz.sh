@@ -2,7 +2,6 @@
 # make fuzz: the long fuzz run (tests/fuzz with many examples, a random or given seed).
 #   PUBLISH_FUZZ_EXAMPLES  examples to generate (default 2000)
 #   PUBLISH_FUZZ_SEED      seed (default: random; printed, so a run can be repeated)
-#   PUBLISH_FUZZ_STRICT=1  do not excuse the known bugs (see bench/FUZZ.md)
 # Prints the counts and records them in bench/FUZZ.md (between the fuzz:counts markers).
 set -u
 cd "$(dirname "$0")/.."

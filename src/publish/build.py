@@ -81,6 +81,8 @@ def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | Non
         return None, diag
     doc = apply_all(raw)
     lint(doc, diag)
+    if diag.errors:
+        return None, diag
     return doc, diag
 
 

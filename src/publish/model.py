@@ -156,9 +156,10 @@ class LineBreak:
 
 @dataclass(frozen=True)
 class Link:
-    url: str
+    url: str  # an absolute URL (https:, mailto:, ...) or "#id" of a place in the document
     content: tuple["Inline", ...]
     title: str = ""
+    pos: Pos | None = _pos()
 
 
 @dataclass(frozen=True)

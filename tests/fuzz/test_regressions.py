@@ -1,12 +1,9 @@
-"""Minimal cases of the bugs the fuzzer found. Strict xfail while a bug is open:
-the fix turns the xfail into an XPASS, which fails the suite until the marker is
-removed here (and its trigger in ``fuzz_harness.excused``)."""
+"""Minimal cases of the bugs the fuzzer found (all fixed; kept as regression tests)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from fuzz_harness import check_document, epub_problems, write_case
 from publish.build import load, render
@@ -35,34 +32,26 @@ def _kept_or_refused(tmp_path: Path, md: str, words: list[str]) -> None:
     assert not missing, f"silently dropped: {missing}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: blocks nested past markdown-it maxNesting (40 levels; a list "
-                                       "level counts 2) are dropped without a diagnostic")
 def test_deep_list_text_is_kept_or_refused(tmp_path: Path) -> None:
     _kept_or_refused(tmp_path, HEAD + _deep_list(20, "deepword"), ["deepword"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: the limit also drops the blocks that FOLLOW the deep one in its parent")
 def test_text_after_a_deep_list_is_kept_or_refused(tmp_path: Path) -> None:
     deep = "  - - \n" + "".join("        " + "  " * k + "- \n" for k in range(17)) + "  " * 21 + "- deep\n"
     md = HEAD + deep + "  - after\n"
     _kept_or_refused(tmp_path, md, ["after"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug 1: 40 nested block quotes lose their text without a diagnostic")
 def test_deep_blockquote_text_is_kept_or_refused(tmp_path: Path) -> None:
     _kept_or_refused(tmp_path, HEAD + "> " * 40 + "deepquote\n", ["deepquote"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug 2: PDF indents each nested quote 1.6em a side; ~30 levels put the "
-                                       "text past the page edge, clipped")
 def test_deep_blockquote_stays_on_the_pdf_page(tmp_path: Path) -> None:
     outcome = check_document(HEAD + "> " * 30 + "deepquote\n", tmp_path, words=["deepquote"])
     assert outcome.status in ("ok", "refused", "render-refused")
     assert not outcome.problems
 
 
-@pytest.mark.xfail(strict=True, reason="bug 3: an id given twice ({#dup}) is written twice into the EPUB "
-                                       "(EPUBCheck RSC-005); the reader does not diagnose it")
 def test_duplicate_span_id_is_refused_or_made_unique(tmp_path: Path) -> None:
     src = write_case(tmp_path, HEAD + "One [a]{#dup} and [b]{#dup}.\n")
     try:
@@ -74,8 +63,6 @@ def test_duplicate_span_id_is_refused_or_made_unique(tmp_path: Path) -> None:
     assert epub_problems(data) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug 4: a relative link to a file ([b](other.md)) is written into the EPUB "
-                                       "as a link to a resource it does not hold (EPUBCheck RSC-007)")
 def test_relative_file_link_is_refused_or_not_a_dangling_epub_link(tmp_path: Path) -> None:
     import io
     import re

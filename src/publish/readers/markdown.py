@@ -10,7 +10,7 @@ against the side files.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from markdown_it import MarkdownIt
@@ -30,7 +30,15 @@ from ..model import (
     ThematicBreak,
 )
 
-MAX_NESTING = 40  # markdown-it's own default max nesting is 20 for inline; blocks deeper are refused
+# markdown-it stops parsing (silently dropping the rest) past maxNesting token
+# levels; containers deeper than MAX_BLOCK_DEPTH are refused long before that.
+MAX_NESTING = 100
+MAX_BLOCK_DEPTH = 8  # quotes, lists, divs inside each other: deeper cannot be set on a page
+_CONTAINERS_OPEN = {"blockquote_open", "bullet_list_open", "ordered_list_open", "container_div_open", "dl_open"}
+_CONTAINERS_CLOSE = {t.replace("_open", "_close") for t in _CONTAINERS_OPEN}
+# Ids must be XML names (EPUB) and must not collide with the ones publish makes.
+_ID_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+RESERVED_ID_PREFIXES = ("note-", "noteref-", "use-", "gloss-", "person-", "speaker-")
 
 
 def _parser() -> MarkdownIt:
@@ -47,6 +55,7 @@ def _parser() -> MarkdownIt:
     return md
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BAD_LINK = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
 
 
@@ -66,6 +75,8 @@ class Refs:
     anchored: dict[str, Pos] = field(default_factory=dict)  # annotation id -> first anchor
     footnotes: list[Annotation] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
+    ids: dict[str, Pos] = field(default_factory=dict)  # explicit {#id}s -> where
+    links: list[tuple[str, Pos]] = field(default_factory=list)  # internal links (#id) -> where
 
 
 def parse_tokens(text: str) -> list[Token]:
@@ -98,8 +109,43 @@ class Converter:
 
     # ------------------------------------------------------------------ blocks
     def blocks(self, tokens: list[Token]) -> tuple[Block, ...]:
+        if not self._depth_ok(tokens):
+            return ()
         out, _ = self._blocks(tokens, 0, None)
         return tuple(out)
+
+    def _depth_ok(self, tokens: list[Token]) -> bool:
+        depth = 0
+        for t in tokens:
+            if t.type in _CONTAINERS_OPEN:
+                depth += 1
+                if depth > MAX_BLOCK_DEPTH:
+                    p = self._pos(t)
+                    self.diag.error(p.path, p.line, 1, f"blocks nested more than {MAX_BLOCK_DEPTH} deep "
+                                    "(quotes, lists, divs inside each other)")
+                    return False
+            elif t.type in _CONTAINERS_CLOSE:
+                depth -= 1
+        return True
+
+    def _ident(self, ident: str, pos: Pos) -> str:
+        """An explicit id ({#id}): a valid XML name, unique, not one of publish's own."""
+        if not ident:
+            return ""
+        if not _ID_OK.match(ident):
+            self.diag.error(pos.path, pos.line, pos.col,
+                            f"id '{ident}' must start with a letter and hold only letters, digits, '-', '_', '.'")
+            return ""
+        if ident.startswith(RESERVED_ID_PREFIXES):
+            self.diag.error(pos.path, pos.line, pos.col, f"id '{ident}' uses a prefix publish reserves "
+                            f"({', '.join(RESERVED_ID_PREFIXES)})")
+            return ""
+        first = self.refs.ids.get(ident)
+        if first is not None:
+            self.diag.error(pos.path, pos.line, pos.col, f"duplicate id '{ident}' (first at line {first.line})")
+            return ""
+        self.refs.ids[ident] = pos
+        return ident
 
     def _pos(self, tok: Token | None) -> Pos:
         line = (tok.map[0] if tok is not None and tok.map else 0) + 1 + self.line_offset
@@ -117,7 +163,8 @@ class Converter:
             elif ty == "heading_open":
                 self._enter(t)
                 content = self.inlines(toks[i + 1])
-                out.append(Heading(int(t.tag[1]), content, id=str(t.attrs.get("id", "")), pos=self._pos(t)))
+                out.append(Heading(int(t.tag[1]), content, id=self._ident(str(t.attrs.get("id", "")), self._pos(t)),
+                                   pos=self._pos(t)))
                 i += 3
             elif ty == "paragraph_open":
                 self._enter(t)
@@ -163,8 +210,10 @@ class Converter:
                 out.append(DefinitionList(tuple(dl_items), pos=self._pos(t)))
                 i = j + 1
             elif ty == "container_div_open":
+                attr = parse_attr_text(t.info or "")
+                attr = replace(attr, id=self._ident(attr.id, self._pos(t)))
                 inner, i = self._blocks(toks, i + 1, "container_div_close")
-                out.append(Div(parse_attr_text(t.info or ""), tuple(inner), pos=self._pos(t)))
+                out.append(Div(attr, tuple(inner), pos=self._pos(t)))
             elif ty == "footnote_block_open":
                 i = self._footnote_block(toks, i + 1)
             else:  # pragma: no cover - every token type markdown-it emits here is handled above
@@ -225,13 +274,17 @@ class Converter:
                 if m:
                     brace = self.lines[k].rfind("{", 0, m.start())
                     col = self._span_start(k, brace if brace >= 0 else m.start())
+                    self._cursor = (k, col + 1)  # the span's text comes next, inside [ ]
                     return Pos(self.path, k + 1 + self.line_offset, col + 1)
             return Pos(self.path, li + 1 + self.line_offset, ci + 1)
         cls = str(attrs.get("class", "")).split()
-        pos = self._locate("{." + cls[0]) if cls else self._locate("{")
+        ident = str(attrs.get("id", ""))
+        pos = self._locate("{." + cls[0]) if cls else self._locate("{#" + ident if ident else "]{")
         k = pos.line - 1 - self.line_offset
         if 0 <= k < len(self.lines):
-            return Pos(pos.path, pos.line, self._span_start(k, pos.col - 1) + 1)
+            col = self._span_start(k, pos.col - 1 + (1 if not cls and not ident else 0))
+            self._cursor = (k, col + 1)
+            return Pos(pos.path, pos.line, col + 1)
         return pos
 
     def _span_start(self, k: int, brace: int) -> int:
@@ -285,13 +338,10 @@ class Converter:
                 out.append(Strong(tuple(inner)))
             elif ty == "link_open":
                 href = str(t.attrs.get("href", ""))
-                bad = _BAD_LINK.match(href)
-                if bad:
-                    pos = self._locate(href[:20]) if href else self._locate("](")
-                    self.diag.error(pos.path, pos.line, pos.col,
-                                    f"link to '{href[:40]}' refused ({bad.group(1).lower()}: URLs are not allowed)")
+                pos = self._locate("](" + href[:20]) if href else self._locate("](")
+                pos = Pos(pos.path, pos.line, pos.col + 2)
                 inner, i = self._inlines(ch, i + 1, "link_close")
-                out.append(Link(href, tuple(inner), title=str(t.attrs.get("title", "") or "")))
+                out.append(self._link(href, tuple(inner), str(t.attrs.get("title", "") or ""), pos))
             elif ty == "image":
                 out.append(self._image(t))
                 i += 1
@@ -312,6 +362,24 @@ class Converter:
                 i += 1
         return out, i
 
+    def _link(self, href: str, inner: tuple[Inline, ...], title: str, pos: Pos) -> Inline:
+        """Absolute URLs and #ids stay links; links to other files cannot be followed
+        in a PDF, an EPUB and a DOCX alike, so they keep their text and lose the link."""
+        bad = _BAD_LINK.match(href)
+        if bad:
+            self.diag.error(pos.path, pos.line, pos.col,
+                            f"link to '{href[:40]}' refused ({bad.group(1).lower()}: URLs are not allowed)")
+            return Span(Attr(), inner)
+        if href.startswith("#"):
+            self.refs.links.append((href[1:], pos))
+            return Link(href, inner, title=title, pos=pos)
+        if _SCHEME.match(href):
+            return Link(href, inner, title=title, pos=pos)
+        self.diag.warning(pos.path, pos.line, pos.col,
+                          f"link to '{href[:60]}' is a file of its own, which no output carries: "
+                          "the text is kept without the link (use an https:// URL or #id)")
+        return Span(Attr(), inner)
+
     # ------------------------------------------------------------ raw HTML
     def _html_block(self, t: Token) -> tuple[Block, ...]:
         pos = self._pos(t)
@@ -321,7 +389,7 @@ class Converter:
             self.diag.error(self.path, pos.line + dl, dc + 1, p.message)
         if problems:
             return ()
-        return rawhtml.html_block_to_model(t.content, pos)
+        return rawhtml.html_block_to_model(t.content, pos, ident=self._ident, link=self._link)
 
     def _html_inline(self, ch: list[Token], i: int, close: str | None) -> tuple[Inline | None, int]:
         """An inline tag: refused, or paired with its closing tag into a model node."""
@@ -358,12 +426,11 @@ class Converter:
                     elif other[0] == "end":
                         if same == 0:
                             inner, _ = self._inlines(ch[i + 1 : j], 0, None)
-                            return self._html_node(role, tag, attrs, tuple(inner)), j + 1
+                            return self._html_node(role, attrs, tuple(inner), pos), j + 1
                         same -= 1
         return None, i + 1  # unclosed: the tag is dropped, the text after it stays
 
-    @staticmethod
-    def _html_node(role: str, tag: str, attrs: dict[str, str], inner: tuple[Inline, ...]) -> Inline:
+    def _html_node(self, role: str, attrs: dict[str, str], inner: tuple[Inline, ...], pos: Pos) -> Inline:
         if role == "strong":
             return Strong(inner)
         if role == "emph":
@@ -371,9 +438,9 @@ class Converter:
         if role == "code" and all(isinstance(x, Text) for x in inner):
             return Code("".join(x.text for x in inner))  # type: ignore[union-attr]
         if role == "link" and attrs.get("href"):
-            return Link(attrs["href"], inner, title=attrs.get("title", ""))
+            return self._link(attrs["href"], inner, attrs.get("title", ""), pos)
         kv = tuple((k, v) for k, v in attrs.items() if k in ("lang", "dir", "title"))
-        return Span(Attr(attrs.get("id", ""), tuple(attrs.get("class", "").split()), kv), inner)
+        return Span(Attr(self._ident(attrs.get("id", ""), pos), tuple(attrs.get("class", "").split()), kv), inner)
 
     def _image(self, t: Token) -> Image:
         attrs = dict(t.attrs)
@@ -381,8 +448,10 @@ class Converter:
         title = str(attrs.pop("title", "") or "")
         alt = "".join(c.content for c in (t.children or []) if c.type in ("text", "code_inline"))
         pos = self._locate(src) if src else self._locate("![")
-        ident = str(attrs.pop("id", ""))
+        ident = self._ident(str(attrs.pop("id", "")), pos)
         classes = tuple(str(attrs.pop("class", "")).split())
+        if self.in_note:
+            self.diag.error(pos.path, pos.line, pos.col, "images cannot be placed inside notes")
         resolved = src
         if self.resolve_image is not None:
             resolved = self.resolve_image(src, pos)
@@ -410,7 +479,7 @@ class Converter:
 
     def _span(self, attrs: dict, content: tuple[Inline, ...], pos: Pos) -> Inline:
         classes = tuple(str(attrs.pop("class", "")).split())
-        ident = str(attrs.pop("id", ""))
+        ident = self._ident(str(attrs.pop("id", "")), pos)
         kinds = [c for c in classes if c in _CLASS_KINDS]
         if len(kinds) > 1:
             self.diag.error(pos.path, pos.line, pos.col,

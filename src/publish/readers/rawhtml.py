@@ -154,8 +154,10 @@ def offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- HTML blocks → model
 
 
-def html_block_to_model(text: str, pos):
-    """Convert an (already scanned, harmless) HTML block into model blocks."""
+def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
+    """Convert an (already scanned, harmless) HTML block into model blocks.
+
+    ``ident(id, pos)`` vets explicit ids; ``link(href, content, title, pos)`` makes links."""
     import lxml.html
 
     from ..model import (
@@ -169,7 +171,7 @@ def html_block_to_model(text: str, pos):
 
     def attr(el) -> Attr:
         kv = tuple((k, v) for k, v in el.attrib.items() if k in ("lang", "dir", "title"))
-        return Attr(el.get("id", ""), tuple((el.get("class") or "").split()), kv)
+        return Attr(ident(el.get("id", ""), pos), tuple((el.get("class") or "").split()), kv)
 
     def blocks_of(nodes) -> list:
         out: list = []
@@ -205,7 +207,7 @@ def html_block_to_model(text: str, pos):
 
     def block_of(el, tag: str) -> list:
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), id=el.get("id", ""), pos=pos)]
+            return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), id=ident(el.get("id", ""), pos), pos=pos)]
         if tag == "hr":
             return [ThematicBreak(pos=pos)]
         if tag == "pre":
@@ -231,7 +233,7 @@ def html_block_to_model(text: str, pos):
         return [Div(attr(el), tuple(blocks_of(_children(el))), pos=pos)]
 
     def inlines_of(nodes) -> tuple:
-        from ..model import Code, Emph, LineBreak, Link, Span, Strong
+        from ..model import Code, Emph, LineBreak, Span, Strong
 
         out: list = []
         for n in nodes:
@@ -256,8 +258,8 @@ def html_block_to_model(text: str, pos):
                 out.append(LineBreak())
             elif kind == "wbr":
                 pass
-            elif kind == "link" and n.get("href"):
-                out.append(Link(n.get("href"), inner, title=n.get("title", "")))
+            elif kind == "link" and n.get("href") and link is not None:
+                out.append(link(n.get("href"), inner, n.get("title", ""), pos))
             else:
                 out.append(Span(attr(n), inner))
             if n.tail:

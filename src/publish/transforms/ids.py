@@ -13,7 +13,10 @@ def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[^\w\s-]", "", text)
     text = re.sub(r"[\s_]+", "-", text).strip("-")
-    return text or "section"
+    # an XML name (EPUB ids) starts with a letter: "1984" becomes "s-1984"
+    if not text or not (text[0].isalpha() and text[0].isascii() or unicodedata.category(text[0]).startswith("L")):
+        text = "s-" + text if text else "section"
+    return text
 
 
 def heading_ids(doc: Document) -> Document:
