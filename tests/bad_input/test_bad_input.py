@@ -118,6 +118,8 @@ CASES = [
     Case("reserved_id", HEAD + "A [b]{#note-1} c.\n", "source/a.md:4:3", "id 'note-1' uses a prefix publish reserves"),
     Case("link_to_missing_id", HEAD + "# Top\n\nSee [below](#nowhere) or [top](#top).\n", "source/a.md:6:13",
          "link to '#nowhere': no heading or element has that id"),
+    Case("glyph_no_font_has", HEAD + "Plain line.\n\nA dragon \U0001F409 here.\n", "source/a.md:6:10",
+         "no font in styles/ has", code=3),
     Case("one_mb_single_line", HEAD + "word " * 200_000 + "\n", "source/a.md:4:100001", "the limit is 100,000"),
     Case("source_too_large", HEAD + ("A paragraph of text.\n\n" * 400_000), "source/a.md:1:1", "the limit is 8,000,000"),
 ]

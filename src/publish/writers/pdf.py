@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from ..diagnostics import Diagnostic, RenderError
-from ..model import Document, Image
+from ..model import Document, Image, Pos, Text, iter_all_inlines, plain_text
 from ..options import RenderOptions
 from ..resources import ResourceError, Resolver
 from .common import human_date, join_names
@@ -90,8 +90,31 @@ def _raise_on_logs(capture: _Capture, doc: Document) -> None:
         if msg in seen:
             continue
         seen.add(msg)
-        diags.append(Diagnostic(path, 1, 1, "error", f"PDF: WeasyPrint {rec.levelname.lower()}: {msg}"))
+        missing = re.search(r"\(U\+([0-9A-Fa-f]{4,6})\)", msg) if ".notdef" in msg else None
+        if missing:
+            char = chr(int(missing.group(1), 16))
+            where = _first_use(doc, char) or Pos(path, 1, 1)
+            diags.append(Diagnostic(where.path, where.line, where.col, "error",
+                                    f"PDF: no font in styles/ has {char!r} (U+{missing.group(1).upper()}): "
+                                    "it would print as a box; remove it or name a font that has it"))
+        else:
+            diags.append(Diagnostic(path, 1, 1, "error", f"PDF: WeasyPrint {rec.levelname.lower()}: {msg}"))
     raise RenderError(diags)
+
+
+def _first_use(doc: Document, char: str) -> Pos | None:
+    """Where a character first stands in the source, from the model's text positions."""
+    blocks = list(doc.blocks) + [b for a in doc.reader_notes for b in a.body]
+    for i in iter_all_inlines(tuple(blocks)):
+        if isinstance(i, Text) and char in i.text and i.pos is not None:
+            return Pos(i.pos.path, i.pos.line, i.pos.col + i.text.index(char))
+    for e in doc.glossary:
+        if e.pos is not None and char in (e.term + e.zh + e.pinyin + e.expansion + plain_text(e.definition)):
+            return e.pos
+    for p in doc.people:
+        if p.pos is not None and char in (p.name + p.role + p.affiliation):
+            return p.pos
+    return doc.meta.pos
 
 
 @contextmanager
