@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Instrument the project's PDF writer on one source, without changing it.
+
+Wraps ``publish.writers.pdf._layout_once`` (one WeasyPrint ``HTML.render``) and
+``Document.write_pdf`` to count and time the layouts the writer does, records
+the note placement and paragraph fixes of each, and writes the HTML of the final
+layout (the exact HTML the writer gave WeasyPrint for the PDF it returned) plus
+the stylesheets to OUT:
+
+  OUT/<stem>.html       the final HTML (base URL: the source folder)
+  OUT/print.css         the project stylesheet (copy)
+  OUT/paper.css         the paper-size stylesheet the writer adds
+  OUT/<stem>.probe.json counts and timings
+  OUT/<stem>.probe.pdf  the writer's PDF
+
+Usage: python bench/pdf_probe.py SOURCE OUT [--profile FILE.prof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("source", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--profile", type=Path, help="write a cProfile of the PDF render here")
+    ap.add_argument("--html-only", action="store_true",
+                    help="no layout: write the HTML of the writer's first layout (footnotes, no fixes)")
+    a = ap.parse_args(argv)
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1630454400")
+
+    t0 = time.perf_counter()
+    from publish.build import load
+    from publish.options import RenderOptions
+    from publish.resources import Resolver
+    from publish.writers import pdf as pdfw
+    t_import = time.perf_counter() - t0
+
+    resolver = Resolver.for_source(a.source)
+    t0 = time.perf_counter()
+    doc = load(a.source, resolver)
+    t_read = time.perf_counter() - t0
+    options = RenderOptions.from_env(paper="a4")
+    if a.html_only:
+        html, _ = pdfw.build_html(doc, options, resolver, pdfw.PLACEMENTS[0])
+        a.out.mkdir(parents=True, exist_ok=True)
+        (a.out / f"{a.source.stem}.html").write_text(html, encoding="utf-8")
+        shutil.copyfile(resolver.style(pdfw.STYLESHEET), a.out / "print.css")
+        (a.out / "paper.css").write_text(pdfw.PAPER_CSS[options.paper], encoding="utf-8")
+        info = {"source": str(a.source), "base_url": resolver.source_dir.as_uri() + "/",
+                "html_only": True, "layout_count": None, "final_placement": None}
+        (a.out / f"{a.source.stem}.probe.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+        print(json.dumps(info, indent=1))
+        return 0
+
+    layouts: list[dict] = []
+    orig_layout_once = pdfw._layout_once
+
+    def layout_once(doc_, options_, resolver_, placement, fragments, fixes):
+        t = time.perf_counter()
+        document, root, fragments, html = orig_layout_once(doc_, options_, resolver_, placement, fragments, fixes)
+        layouts.append({
+            "placement": placement,
+            "fixes": {str(k): v for k, v in sorted(fixes.items())},
+            "pages": len(document.pages),
+            "seconds": round(time.perf_counter() - t, 3),
+            "html_chars": len(html),
+        })
+        layout_once.last_html = html
+        print(f"  layout {len(layouts)}: {placement:15} pages={len(document.pages):4} "
+              f"{layouts[-1]['seconds']:7.2f}s fixes={len(fixes)}", file=sys.stderr, flush=True)
+        return document, root, fragments, html
+
+    layout_once.last_html = None
+    pdfw._layout_once = layout_once
+
+    from weasyprint.document import Document as WDocument
+    orig_write = WDocument.write_pdf
+    write_times: list[float] = []
+
+    def write_pdf(self, *args, **kw):
+        t = time.perf_counter()
+        try:
+            return orig_write(self, *args, **kw)
+        finally:
+            write_times.append(time.perf_counter() - t)
+
+    WDocument.write_pdf = write_pdf
+
+    prof = None
+    if a.profile:
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
+    t0 = time.perf_counter()
+    data = pdfw.render(doc, options, resolver)
+    t_render = time.perf_counter() - t0
+    if prof:
+        prof.disable()
+        prof.dump_stats(str(a.profile))
+
+    a.out.mkdir(parents=True, exist_ok=True)
+    stem = a.source.stem
+    (a.out / f"{stem}.html").write_text(layout_once.last_html, encoding="utf-8")
+    shutil.copyfile(resolver.style(pdfw.STYLESHEET), a.out / "print.css")
+    (a.out / "paper.css").write_text(pdfw.PAPER_CSS[options.paper], encoding="utf-8")
+    (a.out / f"{stem}.probe.pdf").write_bytes(data)
+    info = {
+        "source": str(a.source),
+        "base_url": resolver.source_dir.as_uri() + "/",
+        "import_seconds": round(t_import, 3),
+        "read_seconds": round(t_read, 3),
+        "render_seconds": round(t_render, 3),
+        "layouts": layouts,
+        "layout_count": len(layouts),
+        "layout_seconds_total": round(sum(l["seconds"] for l in layouts), 3),
+        "write_pdf_seconds": round(sum(write_times), 3),
+        "final_placement": layouts[-1]["placement"] if layouts else None,
+        "pdf_bytes": len(data),
+    }
+    (a.out / f"{stem}.probe.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    print(json.dumps({k: v for k, v in info.items() if k != "layouts"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
