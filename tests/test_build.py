@@ -63,6 +63,12 @@ def test_a_change_rebuilds_exactly_the_formats_it_affects(tmp_path: Path) -> Non
     css.write_text(css.read_text() + "\n/* changed */\n")
     report = build(req, environ=env)
     assert {r.format: r.status for r in report.results} == {"epub": "written", "docx": "cached"}
+    # a new style file (a template override) is a change too
+    override = src.parent.parent / "styles" / "templates" / "epub" / "colophon.xhtml"
+    override.parent.mkdir(parents=True)
+    override.write_text((ROOT / "src" / "publish" / "templates" / "epub" / "colophon.xhtml").read_text())
+    report = build(req, environ=env)
+    assert {r.format: r.status for r in report.results} == {"epub": "unchanged", "docx": "cached"}
     # a change to the text affects every format
     src.write_text(src.read_text().replace("a footnote.", "a second footnote."))
     report = build(req, environ=env)

@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 
 from .diagnostics import Collector, Diagnostic, PublishError, RenderError
 from .model import Document
-from .options import FORMATS, RenderOptions
+from .options import FORMATS, RenderOptions, epoch_from
 from .resources import PACKAGE_DIR, Resolver
 
 WRITER_MODULES = {fmt: f"publish.writers.{fmt}" for fmt in FORMATS}
@@ -46,7 +46,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "epub": ("ebooklib", "lxml", "jinja2", "markdown-it-py", "mdit-py-plugins"),
     "docx": ("python-docx", "lxml", "markdown-it-py", "mdit-py-plugins"),
 }
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 LOCK_NAME = ".publish.lock"
 CACHE_DIR = ".publish-cache"
 DEFAULT_TIMEOUT = 300.0  # seconds per format (WeasyPrint can loop on some layouts)
@@ -54,6 +54,10 @@ DEFAULT_TIMEOUT = 300.0  # seconds per format (WeasyPrint can loop on some layou
 
 class LockBusy(PublishError):
     exit_code = 4
+
+
+class BadEnvironment(PublishError):
+    exit_code = 2
 
 
 def available_formats() -> tuple[str, ...]:
@@ -221,9 +225,14 @@ def _library_versions(fmt: str) -> dict[str, str]:
     return out
 
 
+def style_files(fmt: str, styles_dir: Path) -> list[Path]:
+    """The files in styles/ that an output of ``fmt`` depends on."""
+    return _glob_files(styles_dir, STYLE_DEPS[fmt])
+
+
 def dependencies(fmt: str, inputs: list[Path], resolver: Resolver) -> list[Path]:
     """Every file an output of ``fmt`` is made from."""
-    return sorted(set(inputs) | set(_glob_files(resolver.styles_dir, STYLE_DEPS[fmt])) | set(_package_files()))
+    return sorted(set(inputs) | set(style_files(fmt, resolver.styles_dir)) | set(_package_files()))
 
 
 @dataclass
@@ -248,10 +257,13 @@ class Manifest:
         data = json.dumps({"version": MANIFEST_VERSION, "formats": self.entries}, indent=1, sort_keys=True)
         write_atomic(self.path, data.encode("utf-8"))
 
-    def is_fresh(self, fmt: str, key: str, output: Path) -> bool:
-        """True if OUTPUT is what the recorded inputs (all unchanged) and KEY made."""
+    def is_fresh(self, fmt: str, key: str, output: Path, style_files: list[Path]) -> bool:
+        """True if OUTPUT is what the recorded inputs (all unchanged) and KEY made,
+        and no style file was added or removed since."""
         e = self.entries.get(fmt)
         if not e or e.get("key") != key or not output.is_file():
+            return False
+        if e.get("styles") != [str(p) for p in style_files]:
             return False
         st = output.stat()
         if [st.st_size, st.st_mtime_ns] != e.get("output_stat"):
@@ -266,10 +278,11 @@ class Manifest:
                 return False
         return True
 
-    def record(self, fmt: str, key: str, output: Path, inputs: list[Path]) -> None:
+    def record(self, fmt: str, key: str, output: Path, inputs: list[Path], style_files: list[Path]) -> None:
         st = output.stat()
         self.entries[fmt] = {
             "key": key,
+            "styles": [str(p) for p in style_files],
             "output": _digest_file(output),
             "output_stat": [st.st_size, st.st_mtime_ns],
             "inputs": {str(p): _digest_file(p) for p in inputs},
@@ -410,7 +423,11 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
     source = Path(req.source)
     out_dir = Path(req.out_dir)
     formats = req.formats or available_formats()
-    epoch_from_env = env.get("SOURCE_DATE_EPOCH", "").strip().isdigit()
+    try:
+        epoch_from_env = epoch_from(env) is not None
+    except ValueError as exc:
+        raise BadEnvironment(Diagnostic("SOURCE_DATE_EPOCH", 1, 1, "error", str(exc))) from None
+    formats = tuple(dict.fromkeys(formats))
     base_options = RenderOptions.from_env(paper=req.paper, environ=env)  # type: ignore[arg-type]
     targets = {fmt: out_dir / f"{source.stem}.{fmt}" for fmt in formats}
 
@@ -418,7 +435,10 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
         remove_stale_temporaries(out_dir, source.stem)
         manifest = Manifest.load(out_dir, source.stem)
         keys = {fmt: options_key(fmt, base_options, epoch_from_env) for fmt in formats}
-        todo = [f for f in formats if not (req.use_cache and manifest.is_fresh(f, keys[f], targets[f]))]
+        styles_dir = Resolver.for_source(source).styles_dir
+        styles = {fmt: style_files(fmt, styles_dir) for fmt in formats}
+        todo = [f for f in formats
+                if not (req.use_cache and manifest.is_fresh(f, keys[f], targets[f], styles[f]))]
         results: dict[str, FormatResult] = {}
         for fmt in formats:
             if fmt not in todo:
@@ -456,7 +476,7 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
                     results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data), secs)
                     continue
                 changed = write_atomic(targets[fmt], data)
-                manifest.record(fmt, keys[fmt], targets[fmt], dependencies(fmt, inputs, resolver))
+                manifest.record(fmt, keys[fmt], targets[fmt], dependencies(fmt, inputs, resolver), styles[fmt])
                 results[fmt] = FormatResult(fmt, targets[fmt], "written" if changed else "unchanged", len(data), secs)
                 emit(fmt, results[fmt].status, {"size": len(data), "seconds": secs})
             if not failed:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from .diagnostics import Collector
 from .model import (
-    Div, Image, Document, GlossaryEntry, Heading, Inline, Link, NoteRef, Paragraph, Span,
-    SpeakerRef, TermRef, Text, Emph, Strong, iter_all_inlines, iter_blocks, plain_text,
+    Div, Document, GlossaryEntry, Heading, Inline, Link, NoteRef, Paragraph, Span,
+    SpeakerRef, TermRef, Text, Emph, Strong, iter_all_inlines, iter_blocks, iter_inlines, plain_text,
 )
 
 
@@ -26,27 +26,18 @@ def lint(doc: Document, diag: Collector) -> None:
 
 
 def document_ids(doc: Document) -> set[str]:
-    """Every id a link may point at: headings, {#id}s, and the ones publish makes."""
-    ids: set[str] = {"opening"}
-    blocks = list(iter_blocks(doc.blocks))
-    for a in doc.annotations:
-        blocks.extend(iter_blocks(a.body))
-        ids.add(f"note-{a.id}")
-        if a.anchor_id:
-            ids.add(a.anchor_id)
-    ids |= {f"gloss-{e.id}" for e in doc.glossary} | {f"person-{p.id}" for p in doc.people}
+    """Every id a link may point at, in every format: headings, {#id}s on spans
+    and divs, glossary entries (gloss-ID) and people (person-ID)."""
+    ids: set[str] = {f"gloss-{e.id}" for e in doc.glossary} | {f"person-{p.id}" for p in doc.people}
+    blocks = list(iter_blocks(doc.blocks)) + [b for a in doc.reader_notes for b in iter_blocks(a.body)]
     for b in blocks:
         if isinstance(b, Heading) and b.id:
             ids.add(b.id)
         elif isinstance(b, Div) and b.attr.id:
             ids.add(b.attr.id)
-    for i in _all_inlines(doc):
+    for i in iter_all_inlines(tuple(blocks)):
         if isinstance(i, Span) and i.attr.id:
             ids.add(i.attr.id)
-        elif isinstance(i, Image) and i.attr.id:
-            ids.add(i.attr.id)
-        elif isinstance(i, (TermRef, SpeakerRef, NoteRef)) and i.id:
-            ids.add(i.id)
     return ids
 
 
@@ -54,6 +45,8 @@ def _all_inlines(doc: Document):
     yield from iter_all_inlines(doc.blocks)
     for a in doc.annotations:
         yield from iter_all_inlines(a.body)
+    for e in doc.glossary:
+        yield from iter_inlines(e.definition)
 
 
 def _link_targets(doc: Document, diag: Collector) -> None:
@@ -61,7 +54,8 @@ def _link_targets(doc: Document, diag: Collector) -> None:
     ids = document_ids(doc)
     for i in _all_inlines(doc):
         if isinstance(i, Link) and i.url.startswith("#") and i.url[1:] not in ids and i.pos is not None:
-            diag.error(i.pos.path, i.pos.line, i.pos.col, f"link to '{i.url}': no heading or element has that id")
+            diag.error(i.pos.path, i.pos.line, i.pos.col,
+                       f"link to '{i.url}': no heading, {{#id}}, gloss-ID or person-ID has that id")
 
 
 def _unused(doc: Document, diag: Collector) -> None:

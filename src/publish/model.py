@@ -33,6 +33,21 @@ def _pos() -> Pos | None:
 
 
 # --------------------------------------------------------------------------
+# Ids: publish makes ids with these prefixes (notes, term uses, glossary
+# entries, people) and its templates use these names; an id in the source may
+# use neither, and heading slugs avoid them.
+RESERVED_ID_PREFIXES: tuple[str, ...] = ("note-", "noteref-", "use-", "gloss-", "person-", "speaker-", "section-", "fn-")
+RESERVED_IDS: frozenset[str] = frozenset({
+    "opening", "title", "cover-title", "title-page-title", "glossary", "glossary-heading", "glossary-title",
+    "voices", "voices-heading", "voices-title", "colophon-title", "toc", "landmarks", "cover",
+})
+
+
+def id_is_reserved(ident: str) -> bool:
+    return ident in RESERVED_IDS or ident.startswith(RESERVED_ID_PREFIXES)
+
+
+# --------------------------------------------------------------------------
 # Side records: people, glossary entries, annotations
 
 

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 Paper = Literal["a4", "letter"]
 FORMATS: tuple[str, ...] = ("pdf", "epub", "docx")
 PAPERS: tuple[str, ...] = ("a4", "letter")
+
+
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: beyond that no format can write the date
+
+
+def epoch_from(environ) -> int | None:
+    """SOURCE_DATE_EPOCH as an int, None if unset; ValueError if it is not a sane one."""
+    raw = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) > MAX_EPOCH:
+        raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970 (got {raw[:20]!r})")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -25,10 +39,6 @@ class RenderOptions:
     @classmethod
     def from_env(cls, paper: Paper = "a4", environ: dict[str, str] | None = None) -> "RenderOptions":
         env = os.environ if environ is None else environ
-        raw = env.get("SOURCE_DATE_EPOCH", "").strip()
-        epoch = int(raw) if raw.isdigit() else int(time.time())
-        return cls(paper=paper, epoch=epoch)
+        epoch = epoch_from(env)
+        return cls(paper=paper, epoch=int(time.time()) if epoch is None else epoch)
 
-    @staticmethod
-    def keys() -> tuple[str, ...]:
-        return tuple(f.name for f in fields(RenderOptions))

@@ -124,12 +124,19 @@ class Resolver:
 
 
 def find_styles_dir(source_dir: Path) -> Path:
-    """``styles/`` beside the source, else in its parent (the project root)."""
+    """``styles/`` of the source's project: beside the source, or at the project
+    root (the nearest folder up with pyproject.toml or publish.toml); else the
+    house styles shipped with publish. Never an unrelated folder further up."""
     for d in (source_dir, *source_dir.parents):
-        cand = d / "styles"
-        if cand.is_dir():
-            return cand
-        if (d / "pyproject.toml").exists():
+        if (d / "pyproject.toml").exists() or (d / "publish.toml").exists():
+            for cand in (source_dir / "styles", d / "styles"):
+                if cand.is_dir():
+                    return cand
             break
+    else:
+        if (source_dir / "styles").is_dir():
+            return source_dir / "styles"
+        if (source_dir.parent / "styles").is_dir() and source_dir.name == "source":
+            return source_dir.parent / "styles"
     # The house styles shipped with this checkout (editable install: src/publish -> repo).
     return PACKAGE_DIR.parent.parent / "styles"

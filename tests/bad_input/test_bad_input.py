@@ -115,11 +115,27 @@ CASES = [
          "blocks nested more than 8 deep"),
     Case("duplicate_explicit_id", HEAD + "One [a]{#dup} and\n[b]{#dup}.\n", "source/a.md:5:1", "duplicate id 'dup' (first at line 4)"),
     Case("id_not_an_xml_name", HEAD + "A [b]{#1st} c.\n", "source/a.md:4:3", "id '1st' must start with a letter"),
-    Case("reserved_id", HEAD + "A [b]{#note-1} c.\n", "source/a.md:4:3", "id 'note-1' uses a prefix publish reserves"),
+    Case("reserved_id", HEAD + "A [b]{#note-1} c.\n", "source/a.md:4:3", "id 'note-1' is reserved by publish"),
     Case("link_to_missing_id", HEAD + "# Top\n\nSee [below](#nowhere) or [top](#top).\n", "source/a.md:6:13",
-         "link to '#nowhere': no heading or element has that id"),
+         "link to '#nowhere': no heading, {#id}, gloss-ID or person-ID has that id"),
     Case("glyph_no_font_has", HEAD + "Plain line.\n\nA dragon \U0001F409 here.\n", "source/a.md:6:10",
          "no font in styles/ has", code=3),
+    Case("control_character", HEAD + "Fine.\n\nA bell \x07 rings.\n", "source/a.md:6:8", "control character U+0007"),
+    Case("control_character_in_yaml", '---\ntitle: "A\\vB"\n---\nx\n', "source/a.md:2:8", "control character U+000B"),
+    Case("footnote_never_referenced", HEAD + "Text.\n\n[^a]: An orphan note.\n", "source/a.md:6:1",
+         "footnote '[^a]' is defined but never referenced"),
+    Case("footnote_inside_a_note", SIDE_HEAD + SIDE_BODY, "source/n.yaml:3:2", "a note cannot contain another note",
+         files=side(n_yaml='- id: n1\n  kind: context\n  body: "X[^1].\\n\\n[^1]: y"\n')),
+    Case("annotation_id_fn_prefix", SIDE_HEAD + SIDE_BODY, "source/n.yaml:4:3", "the prefix 'fn-' belongs to Markdown footnotes",
+         files=side(n_yaml=NOTES + "- id: fn-2\n  kind: update\n  body: B.\n")),
+    Case("link_scheme_not_allowed", HEAD + "A [doc](ms-msdt:/id%20PCWDiagnostic) b.\n", "source/a.md:4:9",
+         "only https:, http: and mailto: links are allowed"),
+    Case("link_inside_html_link", HEAD + 'A <a href="https://x.org">[y](https://z.org)</a> b.\n', "source/a.md:4:3",
+         "a link cannot stand inside a link"),
+    Case("source_url_javascript", SIDE_HEAD + SIDE_BODY, "source/n.yaml:6:7", "must be an https:// or http:// address",
+         files=side(n_yaml=NOTES + "  sources:\n    - title: T\n      url: 'javascript:alert(1)'\n")),
+    Case("annotation_bad_date", SIDE_HEAD + SIDE_BODY, "source/n.yaml:4:3", "'date' must be YYYY, YYYY-MM or YYYY-MM-DD",
+         files=side(n_yaml=NOTES + "  date: yesterday\n")),
     Case("one_mb_single_line", HEAD + "word " * 200_000 + "\n", "source/a.md:4:100001", "the limit is 100,000"),
     Case("source_too_large", HEAD + ("A paragraph of text.\n\n" * 400_000), "source/a.md:1:1", "the limit is 8,000,000"),
 ]
@@ -129,6 +145,8 @@ MUST_BUILD = [
     Case("rtl_and_combining", HEAD + "Arabic: \u0645\u0631\u062d\u0628\u0627 and Hebrew: \u05e9\u05dc\u05d5\u05dd; "
          "combining: e\u0301 a\u0308 n\u0303, Z\u0335\u0321a\u0336lgo.\n", code=0),
     Case("harmless_html", HEAD + "Some <b>bold</b> and <em>em</em>, <sup>2</sup>, H<sub>2</sub>O<br>\n\n<div class=\"x\"><p>A <i>div</i>.</p></div>\n", code=0),
+    Case("inline_footnote_and_heading_marks", SIDE_HEAD + "# Intro [CAC]{.term} and [x]{.note ref=n1} {#intro}\n\n"
+         "Text ^[an inline *footnote*], said [Musk]{.speaker ref=musk}; see [the intro](#intro).\n", code=0, files=side()),
     Case("entity_surrogate", HEAD + "An entity &#xD800; becomes the replacement character.\n", code=0),
 ]
 

@@ -23,11 +23,12 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..diagnostics import Collector
 from . import rawhtml
+from .text import describe_char, illegal_char
 from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
-    Person, Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
-    ThematicBreak,
+    Person, Pos, RESERVED_ID_PREFIXES, RESERVED_IDS, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
+    ThematicBreak, id_is_reserved, iter_inlines,
 )
 
 # markdown-it stops parsing (silently dropping the rest) past maxNesting token
@@ -38,7 +39,6 @@ _CONTAINERS_OPEN = {"blockquote_open", "bullet_list_open", "ordered_list_open", 
 _CONTAINERS_CLOSE = {t.replace("_open", "_close") for t in _CONTAINERS_OPEN}
 # Ids must be XML names (EPUB) and must not collide with the ones publish makes.
 _ID_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-RESERVED_ID_PREFIXES = ("note-", "noteref-", "use-", "gloss-", "person-", "speaker-")
 
 
 def _parser() -> MarkdownIt:
@@ -56,6 +56,7 @@ def _parser() -> MarkdownIt:
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_ALLOWED_SCHEME = re.compile(r"^(https?://|mailto:)", re.I)
 _BAD_LINK = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
 
 
@@ -74,13 +75,23 @@ class Refs:
     people_by_name: dict[str, Person] = field(default_factory=dict)
     anchored: dict[str, Pos] = field(default_factory=dict)  # annotation id -> first anchor
     footnotes: list[Annotation] = field(default_factory=list)
-    images: list[Image] = field(default_factory=list)
     ids: dict[str, Pos] = field(default_factory=dict)  # explicit {#id}s -> where
-    links: list[tuple[str, Pos]] = field(default_factory=list)  # internal links (#id) -> where
 
 
 def parse_tokens(text: str) -> list[Token]:
     return _MD.parse(text)
+
+
+def parse(text: str) -> tuple[list[Token], dict]:
+    """Tokens and markdown-it's environment (it knows unreferenced footnotes)."""
+    env: dict = {}
+    return _MD.parse(text, env), env
+
+
+def _fn_key(meta: dict) -> str:
+    """A footnote's id: its label, or ``inline-N`` for an inline footnote ^[...]."""
+    label = meta.get("label")
+    return f"fn-{label}" if label is not None else f"fn-inline-{meta.get('id')}"
 
 
 class Converter:
@@ -108,10 +119,16 @@ class Converter:
         self._block_end = 0
 
     # ------------------------------------------------------------------ blocks
-    def blocks(self, tokens: list[Token]) -> tuple[Block, ...]:
+    def blocks(self, tokens: list[Token], env: dict | None = None) -> tuple[Block, ...]:
         if not self._depth_ok(tokens):
             return ()
         out, _ = self._blocks(tokens, 0, None)
+        for key, index in ((env or {}).get("footnotes", {}).get("refs", {}) or {}).items():
+            if index == -1:  # defined, never referenced: it would be lost
+                label = key.lstrip(":")
+                line = next((n for n, ln in enumerate(self.lines) if ln.lstrip().startswith(f"[^{label}]:")), 0)
+                self.diag.error(self.path, line + 1 + self.line_offset, 1,
+                                f"footnote '[^{label}]' is defined but never referenced")
         return tuple(out)
 
     def _depth_ok(self, tokens: list[Token]) -> bool:
@@ -128,6 +145,18 @@ class Converter:
                 depth -= 1
         return True
 
+    @staticmethod
+    def _heading_attrs(content: tuple[Inline, ...], ident: str) -> tuple[tuple[Inline, ...], str]:
+        """Pandoc's ``# Heading {#id .class}``: the attributes end the heading's text."""
+        if content and isinstance(content[-1], Text):
+            m = re.search(r"\s*\{([^{}]*)\}\s*$", content[-1].text)
+            if m and (m.group(1).strip().startswith(("#", ".", "-")) or "=" in m.group(1)):
+                attr = parse_attr_text("{" + m.group(1) + "}")
+                rest = content[-1].text[: m.start()]
+                content = content[:-1] + ((replace(content[-1], text=rest),) if rest else ())
+                ident = attr.id or ident
+        return content, ident
+
     def _ident(self, ident: str, pos: Pos) -> str:
         """An explicit id ({#id}): a valid XML name, unique, not one of publish's own."""
         if not ident:
@@ -136,9 +165,9 @@ class Converter:
             self.diag.error(pos.path, pos.line, pos.col,
                             f"id '{ident}' must start with a letter and hold only letters, digits, '-', '_', '.'")
             return ""
-        if ident.startswith(RESERVED_ID_PREFIXES):
-            self.diag.error(pos.path, pos.line, pos.col, f"id '{ident}' uses a prefix publish reserves "
-                            f"({', '.join(RESERVED_ID_PREFIXES)})")
+        if id_is_reserved(ident):
+            self.diag.error(pos.path, pos.line, pos.col, f"id '{ident}' is reserved by publish (its own ids use "
+                            f"{', '.join(sorted(RESERVED_IDS))} and the prefixes {', '.join(RESERVED_ID_PREFIXES)})")
             return ""
         first = self.refs.ids.get(ident)
         if first is not None:
@@ -162,9 +191,8 @@ class Converter:
                 i += 1
             elif ty == "heading_open":
                 self._enter(t)
-                content = self.inlines(toks[i + 1])
-                out.append(Heading(int(t.tag[1]), content, id=self._ident(str(t.attrs.get("id", "")), self._pos(t)),
-                                   pos=self._pos(t)))
+                content, ident = self._heading_attrs(self.inlines(toks[i + 1]), str(t.attrs.get("id", "")))
+                out.append(Heading(int(t.tag[1]), content, id=self._ident(ident, self._pos(t)), pos=self._pos(t)))
                 i += 3
             elif ty == "paragraph_open":
                 self._enter(t)
@@ -226,7 +254,7 @@ class Converter:
         while toks[i].type != "footnote_block_close":
             t = toks[i]
             assert t.type == "footnote_open", t.type
-            label = str(t.meta.get("label", t.meta.get("id")))
+            ann_id = _fn_key(t.meta)
             j = i + 1
             body_toks: list[Token] = []
             depth = 0
@@ -236,12 +264,12 @@ class Converter:
                     continue
                 body_toks.append(toks[j])
                 j += 1
-            inner, _ = self._blocks(body_toks, 0, None)
-            ann_id = f"fn-{label}"
-            shell = self.refs.annotations[ann_id]
-            self.refs.annotations[ann_id] = Annotation(
-                id=ann_id, kind="footnote", body=tuple(inner), pos=shell.pos
-            )
+            shell = self.refs.annotations.get(ann_id)
+            if shell is not None and shell.kind == "footnote":  # else: its reference was refused
+                inner, _ = self._blocks(body_toks, 0, None)
+                self.refs.annotations[ann_id] = Annotation(
+                    id=ann_id, kind="footnote", body=tuple(inner), pos=shell.pos
+                )
             i = j + 1
         return i + 1
 
@@ -318,7 +346,12 @@ class Converter:
                 return out, i + 1
             if ty == "text":
                 if t.content:
-                    out.append(Text(t.content, pos=self._locate(t.content)))
+                    pos = self._locate(t.content)
+                    bad = illegal_char(t.content)
+                    if bad is not None:  # from an entity such as &#1;
+                        self.diag.error(pos.path, pos.line, pos.col + bad,
+                                        f"{describe_char(t.content[bad])} (from an entity): no output format can hold it")
+                    out.append(Text(t.content, pos=pos))
                 i += 1
             elif ty == "softbreak":
                 out.append(SoftBreak())
@@ -370,11 +403,19 @@ class Converter:
             self.diag.error(pos.path, pos.line, pos.col,
                             f"link to '{href[:40]}' refused ({bad.group(1).lower()}: URLs are not allowed)")
             return Span(Attr(), inner)
+        nested = next((i for i in iter_inlines(inner) if isinstance(i, (Link, NoteRef))), None)
+        if nested is not None:
+            what = "a link" if isinstance(nested, Link) else "a note anchor"
+            self.diag.error(pos.path, pos.line, pos.col, f"{what} cannot stand inside a link")
+            return Span(Attr(), inner)
         if href.startswith("#"):
-            self.refs.links.append((href[1:], pos))
+            return Link(href, inner, title=title, pos=pos)
+        if _ALLOWED_SCHEME.match(href):
             return Link(href, inner, title=title, pos=pos)
         if _SCHEME.match(href):
-            return Link(href, inner, title=title, pos=pos)
+            self.diag.error(pos.path, pos.line, pos.col,
+                            f"link to '{href[:40]}' refused: only https:, http: and mailto: links are allowed")
+            return Span(Attr(), inner)
         self.diag.warning(pos.path, pos.line, pos.col,
                           f"link to '{href[:60]}' is a file of its own, which no output carries: "
                           "the text is kept without the link (use an https:// URL or #id)")
@@ -457,13 +498,12 @@ class Converter:
             resolved = self.resolve_image(src, pos)
         img = Image(src=resolved, alt=alt, title=title,
                     attr=Attr(ident, classes, tuple((k, str(v)) for k, v in attrs.items())), pos=pos)
-        self.refs.images.append(img)
         return img
 
     def _footnote_ref(self, t: Token) -> Inline:
-        label = str(t.meta.get("label", t.meta.get("id")))
-        pos = self._locate("[^" + label)
-        ann_id = f"fn-{label}"
+        label = t.meta.get("label")
+        pos = self._locate("[^" + label) if label is not None else self._locate("^[")
+        ann_id = _fn_key(t.meta)
         if self.in_note:
             self.diag.error(pos.path, pos.line, pos.col, "a note cannot contain another note")
             return Text("")

@@ -13,7 +13,7 @@ from ..diagnostics import Collector, Diagnostic, PublishError
 from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
 from ..resources import Resolver
 from .images import check_image
-from .markdown import Converter, Refs, normalise_name, parse_tokens
+from .markdown import Converter, Refs, normalise_name, parse
 from .text import decode
 from .yamlsafe import Located, LocatedList, load_yaml
 
@@ -25,6 +25,7 @@ META_KEYS = {
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_URL_OK = re.compile(r"^https?://[^\s]+$", re.I)
 ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
 
 
@@ -43,7 +44,7 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
     raw_meta = load_yaml(fm_text, spath, line_offset=fm_line - 1) if fm_text is not None else None
     if raw_meta is None:
         raw_meta = Located()
-        raw_meta.key_pos = {}
+        raw_meta.key_pos, raw_meta.val_pos = {}, {}
     if not isinstance(raw_meta, Located):
         raise PublishError(Diagnostic(spath, fm_line, 1, "error", "front matter must be a YAML mapping (key: value)"))
     meta = _meta(raw_meta, spath, fm_line, diag)
@@ -74,7 +75,7 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
         return str(real.relative_to(resolver.source_dir)) if real.is_relative_to(resolver.source_dir) else src
 
     conv = Converter(text, spath, diag, refs, resolve_image=resolve_image)
-    blocks = conv.blocks(parse_tokens(text))
+    blocks = conv.blocks(*parse(text))
     footnote_ids = [a.id for a in refs.footnotes]
 
     all_notes = [refs.annotations[a.id] for a in annotations] + [refs.annotations[i] for i in footnote_ids]
@@ -248,12 +249,21 @@ def _str(item: Located, key: str, fname: str, diag: Collector, required: bool = 
     return str(v).strip()
 
 
+def _date(item: Located, key: str, fname: str, diag: Collector) -> str:
+    value = _str(item, key, fname, diag)
+    if value and not _DATE.match(value):
+        l, c = item.pos_of(key)
+        diag.error(fname, l, c, f"'{key}' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{value}')")
+        return ""
+    return value
+
+
 def _strs(item: Located, key: str, fname: str, diag: Collector) -> tuple[str, ...]:
     v = item.get(key)
     if v is None:
         return ()
     if isinstance(v, str):
-        return (v,)
+        return (v.strip(),) if v.strip() else ()
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return tuple(x.strip() for x in v if x.strip())
     l, c = item.pos_of(key)
@@ -277,7 +287,7 @@ SOURCE_KEYS = {"title", "url", "publisher", "date"}
 def _inline_md(text: str, fname: str, line: int, diag: Collector, refs: Refs):
     """Inline Markdown of a YAML text (a definition): the first paragraph's inlines."""
     conv = Converter(text, fname, diag, Refs(), line_offset=line - 1, in_note=True)
-    blocks = conv.blocks(parse_tokens(text))
+    blocks = conv.blocks(*parse(text))
     from ..model import Paragraph
 
     if len(blocks) != 1 or not isinstance(blocks[0], Paragraph):
@@ -293,7 +303,7 @@ def _glossary_entry(item: Located, fname: str, diag: Collector, refs: Refs) -> G
         return None
     term = _str(item, "term", fname, diag, required=True)
     definition = _str(item, "definition", fname, diag, required=True)
-    dline = item.pos_of("definition")[0]
+    dline = item.text_line("definition")
     return GlossaryEntry(
         id=ident,
         term=term or ident,
@@ -344,17 +354,18 @@ def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) ->
     ident = _need_id(item, fname, diag)
     if ident is None:
         return None
+    if ident.startswith("fn-"):
+        l, c = item.pos_of("id")
+        diag.error(fname, l, c, f"annotation id '{ident}': the prefix 'fn-' belongs to Markdown footnotes")
+        return None
     kind = _str(item, "kind", fname, diag, required=True)
     if kind and kind not in ANNOTATION_KINDS_IN_FILES:
         l, c = item.pos_of("kind")
         diag.error(fname, l, c, f"unknown annotation kind '{kind}' (one of: {', '.join(ANNOTATION_KINDS_IN_FILES)})")
         kind = "context"
     body_text = _str(item, "body", fname, diag, required=True)
-    bline = item.pos_of("body")[0]
-    # a block scalar's text starts on the line after the key
-    raw_line_offset = bline if isinstance(item.get("body"), str) and "\n" in item.get("body", "") else bline - 1
-    conv = Converter(body_text, fname, diag, refs, line_offset=raw_line_offset, in_note=True)
-    body = conv.blocks(parse_tokens(body_text)) if body_text else ()
+    conv = Converter(body_text, fname, diag, refs, line_offset=item.text_line("body") - 1, in_note=True)
+    body = conv.blocks(*parse(body_text)) if body_text else ()
     sources = []
     raw_sources = item.get("sources")
     if raw_sources is not None:
@@ -367,11 +378,16 @@ def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) ->
                     sources.append(Source(title=s))
                 elif isinstance(s, Located):
                     _unknown_keys(s, SOURCE_KEYS, fname, diag)
+                    url = _str(s, "url", fname, diag)
+                    if url and not _URL_OK.match(url):
+                        l, c = s.pos_of("url")
+                        diag.error(fname, l, c, f"source url '{url[:40]}' must be an https:// or http:// address")
+                        url = ""
                     sources.append(Source(
                         title=_str(s, "title", fname, diag, required=True),
-                        url=_str(s, "url", fname, diag),
+                        url=url,
                         publisher=_str(s, "publisher", fname, diag),
-                        date=_str(s, "date", fname, diag),
+                        date=_date(s, "date", fname, diag),
                     ))
                 else:
                     diag.error(fname, item.line, item.col, "each source must be text or a mapping")
@@ -382,6 +398,6 @@ def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) ->
         title=_str(item, "title", fname, diag),
         sources=tuple(sources),
         author=_str(item, "author", fname, diag),
-        date=_str(item, "date", fname, diag),
+        date=_date(item, "date", fname, diag),
         pos=Pos(fname, *item.pos_of("id")),
     )

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from ..diagnostics import Diagnostic, PublishError
 
 MAX_SOURCE_BYTES = 8_000_000  # a long-form article is ~16 kB; 50x is under 1 MB
 MAX_LINE_CHARS = 100_000  # one paragraph of ~16,000 words: beyond any article
+# Characters XML 1.0 cannot hold (so neither EPUB nor DOCX can): C0 controls but
+# tab/newline/return, and the non-characters U+FFFE/U+FFFF.
+_ILLEGAL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def illegal_char(text: str) -> int | None:
+    """Index of the first character no output format can hold, or None."""
+    m = _ILLEGAL.search(text)
+    return m.start() if m else None
+
+
+def describe_char(ch: str) -> str:
+    return f"control character U+{ord(ch):04X}" if ord(ch) < 0x80 else f"non-character U+{ord(ch):04X}"
 
 
 def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
@@ -29,6 +44,11 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
             Diagnostic(path, line, col, "error", f"not UTF-8: byte 0x{bad} cannot be decoded")
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = illegal_char(text)
+    if bad is not None:
+        line, col = _line_col(text, bad)
+        raise PublishError(Diagnostic(path, line, col, "error",
+                                      f"{describe_char(text[bad])} in text: no output format can hold it"))
     for n, line in enumerate(text.split("\n"), start=1):
         if len(line) > MAX_LINE_CHARS:
             raise PublishError(Diagnostic(path, n, MAX_LINE_CHARS + 1, "error",

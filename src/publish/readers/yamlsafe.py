@@ -15,6 +15,7 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode
 
 from ..diagnostics import Diagnostic, PublishError
+from .text import describe_char, illegal_char
 
 MAX_YAML_BYTES = 2_000_000
 
@@ -25,9 +26,16 @@ class Located(dict):
     line: int = 1
     col: int = 1
     key_pos: dict[str, tuple[int, int]]
+    val_pos: dict[str, tuple[int, int, str | None]]  # line, col, scalar style
 
     def pos_of(self, key: str) -> tuple[int, int]:
         return self.key_pos.get(key, (self.line, self.col))
+
+    def text_line(self, key: str) -> int:
+        """The file line on which a text value's first character stands (block
+        scalars | and > start on the line after their indicator)."""
+        line, _col, style = self.val_pos.get(key, (*self.pos_of(key), None))
+        return line + 1 if style in ("|", ">") else line
 
 
 class LocatedList(list):
@@ -50,6 +58,7 @@ class _StrictLoader(yaml.SafeLoader):
         off = getattr(self, "line_offset", 0)
         data.line, data.col = node.start_mark.line + 1 + off, node.start_mark.column + 1
         data.key_pos = {}
+        data.val_pos = {}
         yield data
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -60,6 +69,8 @@ class _StrictLoader(yaml.SafeLoader):
                 raise _Refused(f"duplicate key '{key}'", key_node.start_mark)
             data[key] = self.construct_object(value_node, deep=True)
             data.key_pos[key] = (key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
+            data.val_pos[key] = (value_node.start_mark.line + 1 + off, value_node.start_mark.column + 1,
+                                 getattr(value_node, "style", None))
 
     def construct_located_seq(self, node):
         off = getattr(self, "line_offset", 0)
@@ -76,6 +87,8 @@ class _StrictLoader(yaml.SafeLoader):
         value = super().construct_scalar(node)
         if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
             raise _Refused("lone surrogate (an escape such as \\ud800 that is not a character)", node.start_mark)
+        if isinstance(value, str) and (bad := illegal_char(value)) is not None:
+            raise _Refused(f"{describe_char(value[bad])}: no output format can hold it", node.start_mark)
         return value
 
 

@@ -1,4 +1,5 @@
-"""Heading ids: Pandoc-style slugs, unique in the document and among generated ids."""
+"""Heading ids: Pandoc-style slugs, unique, never clashing with an id the source
+gave ({#id}, kept as written) or with the ids publish makes itself."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from ..model import BlockQuote, Div, Document, Heading, NoteRef, SpeakerRef, TermRef, iter_all_inlines, plain_text
+from ..model import (
+    BlockQuote, DefinitionItem, DefinitionList, Div, Document, Heading, Image, ListBlock, Span,
+    id_is_reserved, iter_all_inlines, iter_blocks, plain_text,
+)
 
 
 def slugify(text: str) -> str:
@@ -14,34 +18,48 @@ def slugify(text: str) -> str:
     text = re.sub(r"[^\w\s-]", "", text)
     text = re.sub(r"[\s_]+", "-", text).strip("-")
     # an XML name (EPUB ids) starts with a letter: "1984" becomes "s-1984"
-    if not text or not (text[0].isalpha() and text[0].isascii() or unicodedata.category(text[0]).startswith("L")):
+    if not text or not unicodedata.category(text[0]).startswith("L"):
         text = "s-" + text if text else "section"
     return text
 
 
+def _explicit_ids(doc: Document) -> set[str]:
+    blocks = list(iter_blocks(doc.blocks)) + [b for a in doc.annotations for b in iter_blocks(a.body)]
+    ids = {b.id for b in blocks if isinstance(b, Heading) and b.id}
+    ids |= {b.attr.id for b in blocks if isinstance(b, Div) and b.attr.id}
+    inlines = list(iter_all_inlines(doc.blocks)) + [i for a in doc.annotations for i in iter_all_inlines(a.body)]
+    ids |= {i.attr.id for i in inlines if isinstance(i, (Span, Image)) and i.attr.id}
+    return ids
+
+
 def heading_ids(doc: Document) -> Document:
-    taken: set[str] = {"opening"}
-    for i in iter_all_inlines(doc.blocks):
-        if isinstance(i, (TermRef, NoteRef, SpeakerRef)) and i.id:
-            taken.add(i.id)
-    taken |= {f"note-{a.id}" for a in doc.annotations}
-    taken |= {f"gloss-{e.id}" for e in doc.glossary}
-    taken |= {f"person-{p.id}" for p in doc.people}
+    taken = _explicit_ids(doc)
+
+    def new_id(h: Heading) -> str:
+        base = slugify(plain_text(h.content))
+        if id_is_reserved(base):
+            base = "h-" + base
+        ident, n = base, 1
+        while ident in taken or id_is_reserved(ident):
+            n += 1
+            ident = f"{base}-{n}"
+        taken.add(ident)
+        return ident
 
     def walk(blocks):
         out = []
         for b in blocks:
-            if isinstance(b, Heading):
-                base = b.id or slugify(plain_text(b.content))
-                ident, n = base, 1
-                while ident in taken:
-                    n += 1
-                    ident = f"{base}-{n}"
-                taken.add(ident)
-                b = replace(b, id=ident)
+            if isinstance(b, Heading) and not b.id:
+                b = replace(b, id=new_id(b))
             elif isinstance(b, (BlockQuote, Div)):
-                b = replace(b, content=tuple(walk(b.content)))
+                b = replace(b, content=walk(b.content))
+            elif isinstance(b, ListBlock):
+                b = replace(b, items=tuple(walk(it) for it in b.items))
+            elif isinstance(b, DefinitionList):
+                b = replace(b, items=tuple(DefinitionItem(it.term, tuple(walk(d) for d in it.definitions))
+                                           for it in b.items))
             out.append(b)
-        return out
+        return tuple(out)
 
-    return replace(doc, blocks=tuple(walk(doc.blocks)))
+    return replace(doc, blocks=walk(doc.blocks),
+                   annotations=tuple(replace(a, body=walk(a.body)) for a in doc.annotations))

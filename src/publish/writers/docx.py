@@ -431,12 +431,11 @@ class _Writer:
                     style = attr.get("custom-style") or style
                 elif "credit" in attr.classes:
                     style = "Credit"
-                made_before = len(container)
+                before = {id(el) for el in container}
                 self.blocks(c, container, replace(story, para=style))
-                if attr.id and len(container) > made_before:
-                    first = container[made_before]
-                    if first.tag == ox.qn("w:p"):
-                        self.bookmark(first, None, None, attr.id)
+                made = [el for el in container if id(el) not in before and el.tag == ox.qn("w:p")]
+                if attr.id and made:
+                    self.bookmark(made[0], None, None, attr.id)
             case _:
                 assert_never(node)
 
@@ -532,7 +531,7 @@ class _Writer:
         for person in people:
             p = self.new_p(body, "Voice")
             made = self.text_runs(p, person.name, _Marks(strong=True))
-            self.bookmark(p, made[0], made[-1], f"voice-{person.id}")
+            self.bookmark(p, made[0], made[-1], f"person-{person.id}")
             rest = ", ".join(x for x in (person.role, person.affiliation) if x)
             if rest:
                 self.text_runs(p, f", {rest}", _Marks())

@@ -195,7 +195,8 @@ def _plan(doc: Document, frags: Fragments) -> list[_Part]:
         n += 1
         parts.append(_Part(
             "section", f"section-{n:02d}.xhtml", s.title_text or doc.meta.title,
-            "epub/section.xhtml", {"section": s}, frozenset({s.id} | _ids_in(s.html)),
+            "epub/section.xhtml", {"section": s},
+            frozenset({s.id} | _ids_in(s.html) | (_ids_in(s.title) if s.title else set())),
         ))
     if not any(p.key == "section" for p in parts):
         raise _fail(doc, "the document has no text to put in the EPUB")

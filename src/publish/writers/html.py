@@ -30,7 +30,7 @@ from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
     Paragraph, Person, Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong,
-    TermRef, Text, ThematicBreak, plain_text,
+    TermRef, Text, ThematicBreak, iter_inlines, plain_text,
 )
 
 Mode = Literal["print", "epub"]
@@ -273,9 +273,14 @@ class _Renderer:
 
     def term(self, node: TermRef) -> str:
         cls = "term first" if node.first else "term"
-        inner = self.inlines(node.content)
-        if self.in_link:  # cannot nest links: mark the term without linking it
-            return f"<span{_attrs([('class', cls), ('id', node.id)])}>{inner}</span>"
+        holds_link = any(isinstance(i, (Link, NoteRef)) for i in iter_inlines(node.content))
+        if self.in_link or holds_link:  # links cannot nest: mark the term without linking it
+            return f"<span{_attrs([('class', cls), ('id', node.id)])}>{self.inlines(node.content)}</span>"
+        self.in_link += 1
+        try:
+            inner = self.inlines(node.content)
+        finally:
+            self.in_link -= 1
         href = self.ctx.href("gloss-" + node.entry.id)
         title = node.entry.expansion or node.entry.term
         return f"<a{_attrs([('class', cls), ('href', href), ('id', node.id), ('title', title)])}>{inner}</a>"

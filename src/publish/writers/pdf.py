@@ -14,6 +14,7 @@ the note placement, and checks the result:
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import threading
@@ -45,6 +46,7 @@ MAX_FIX_PASSES = 3
 # paragraph starts a new page, with its notes (tried before side notes).
 NOTE_PUSH = "fn-push"
 MAX_PUSH_PASSES = 12
+MEND_DISTANCE = 3  # pages between two notes mended in the same layout
 PAPER_CSS = {"a4": "@page { size: A4; }", "letter": "@page { size: letter; }"}
 
 # --------------------------------------------------------------------------
@@ -355,7 +357,10 @@ def layout(doc: Document, options: RenderOptions, resolver: Resolver, placement:
     and the document laid out again (at most MAX_FIX_PASSES times).
     Raises RenderError for any WeasyPrint warning logged meanwhile."""
     fixes = dict(fixes or {})
+    document = root = None
     for _ in range(MAX_FIX_PASSES + 1):
+        document = root = None  # one laid-out document alive at a time (box trees hold cycles)
+        gc.collect()
         document, root, fragments, html = _layout_once(
             doc, options, resolver, placement, fragments, fixes)
         final = (PARAGRAPH_FIXES[-1], NOTE_PUSH)
@@ -404,13 +409,25 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
         fixes: dict[int, str] = {}
         tail_pushes: dict[str, int] = {}  # note id -> the page-end paragraph pushed for it
         for _ in range(MAX_PUSH_PASSES + 1):
+            document = None
             document, fragments, fixes, html = layout(
                 doc, options, resolver, placement, fragments, fixes)
             bad = [p for p in check_note_placement(document, fragments, placement != "sidenotes")
                    if not p.ok]
             if not bad or placement == "sidenotes":
                 break
-            if not _push_for(bad, document, fragments, html, fixes, tail_pushes):
+            # Mend the earliest displaced note, and with it every later one at least
+            # MEND_DISTANCE pages further on: a mend moves the text after it by less
+            # than a page, so mends that far apart cannot disturb each other. A long
+            # document then needs a few layouts, not one per note.
+            chosen, last = [], -MEND_DISTANCE
+            for p in sorted(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number)):
+                page = min(p.call_pages, default=1 << 30)
+                if page - last >= MEND_DISTANCE:
+                    chosen.append(p)
+                    last = page
+            mended = [_push_for([p], document, fragments, html, fixes, tail_pushes) for p in chosen]
+            if not any(mended):
                 break
         if not bad:
             break

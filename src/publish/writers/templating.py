@@ -18,14 +18,29 @@ from ..resources import PACKAGE_DIR, Resolver
 PACKAGE_TEMPLATES: Path = PACKAGE_DIR / "templates"
 
 
+class _ResolverLoader(jinja2.BaseLoader):
+    """Templates read through the resolver: styles/templates/ first, then the
+    package's; a name that leads (by .. or a symlink) outside them is not found."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.roots = (resolver.styles_dir / "templates", PACKAGE_TEMPLATES)
+
+    def get_source(self, environment, template):
+        pieces = jinja2.loaders.split_template_path(template)  # refuses ".." segments
+        for root in self.roots:
+            path = root.joinpath(*pieces)
+            real = path.resolve()
+            if real.is_file() and real.is_relative_to(root.resolve()) and self.resolver.is_allowed(real):
+                text = self.resolver.read_bytes(real).decode("utf-8")
+                mtime = real.stat().st_mtime
+                return text, str(real), lambda: real.stat().st_mtime == mtime
+        raise jinja2.TemplateNotFound(template)
+
+
 def environment(resolver: Resolver) -> jinja2.Environment:
     """A sandboxed, autoescaping, strict environment: styles/ first, then the package."""
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.FileSystemLoader(str(resolver.styles_dir / "templates")),
-            jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)),
-        ]
-    )
+    loader = _ResolverLoader(resolver)
     return ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=True,  # every template, whatever its extension
