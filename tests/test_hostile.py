@@ -143,30 +143,33 @@ def test_presentational_hint_attributes_are_refused(tmp_path: Path) -> None:
     assert "presentational_hints" not in (ROOT / "src" / "publish" / "writers" / "pdf.py").read_text()
 
 
+# Installed as sitecustomize, so every Python process of the build (the CLI and
+# the spawned format workers) records what it opens, connects to or runs.
 AUDIT = textwrap.dedent('''
     import os, sys
-    LOG = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    def hook(event, args):
-        if event == "open" and isinstance(args[0], (str, bytes)):
-            p = os.fsdecode(args[0])
-            os.write(LOG, ("open\\t" + os.path.abspath(p) + "\\n").encode("utf-8", "replace"))
-        elif event.startswith("socket.") or event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn"):
-            os.write(LOG, (event + "\\t" + repr(args)[:200] + "\\n").encode("utf-8", "replace"))
-    sys.addaudithook(hook)
-    sys.argv = ["publish"] + sys.argv[2:]
-    from publish.cli import main
-    main()
+    if os.environ.get("PUBLISH_AUDIT_LOG"):
+        LOG = os.open(os.environ["PUBLISH_AUDIT_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        def hook(event, args):
+            if event == "open" and isinstance(args[0], (str, bytes)):
+                p = os.fsdecode(args[0])
+                os.write(LOG, ("open\\t" + os.path.abspath(p) + "\\n").encode("utf-8", "replace"))
+            elif event.startswith("socket.") or event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn"):
+                os.write(LOG, (event + "\\t" + repr(args)[:200] + "\\n").encode("utf-8", "replace"))
+        sys.addaudithook(hook)
 ''')
 
 
 def _audited_build(tmp_path: Path, src: Path, name: str) -> tuple[subprocess.CompletedProcess, list[str]]:
-    script = tmp_path / "audit.py"
-    script.write_text(AUDIT)
+    site = tmp_path / "audit-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(AUDIT)
     log = tmp_path / f"{name}.log"
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
-    r = subprocess.run([sys.executable, str(script), str(log), "build", str(src), "--out", str(src.parent.parent / "out"),
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH), PUBLISH_AUDIT_LOG=str(log),
+               PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    r = subprocess.run([sys.executable, "-m", "publish", "build", str(src), "--out", str(src.parent.parent / "out"),
                         "--no-cache", "-q"], capture_output=True, text=True, env=env, cwd=src.parent.parent)
-    return r, log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return r, [ln for ln in lines if not ln.startswith("open\t" + str(site))]
 
 
 def _library_probe(event: str) -> bool:
@@ -227,6 +230,7 @@ def test_hostile_sources_read_nothing_outside_and_open_no_socket(tmp_path: Path)
         events += ev
     opened = [e.split("\t", 1)[1] for e in events if e.startswith("open\t")]
     assert opened, "the audit hook saw no file at all: it is not working"
+    assert any(p.endswith("print.css") for p in opened), "the workers' reads were not seen"
     # WeasyPrint's cffi library loading asks ldconfig/ld where libpango & co. live when it is
     # imported: a fixed command, the same for every input. Nothing else may run or connect.
     spawned = [e for e in events if not e.startswith("open\t")]

@@ -346,7 +346,9 @@ def render_parallel(
     """Render formats in worker processes (at most ``jobs`` at once); yields as each ends."""
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork")
+    # spawn, not fork: a worker holds only what it renders (a forked one would carry
+    # the parent's whole heap in its resident set), and no lock or thread state leaks in.
+    ctx = mp.get_context("spawn")
     pending = list(formats)
     running: dict[str, tuple] = {}
     emit = on_event or (lambda *a: None)

@@ -363,14 +363,19 @@ def layout(doc: Document, options: RenderOptions, resolver: Resolver, placement:
         gc.collect()
         document, root, fragments, html = _layout_once(
             doc, options, resolver, placement, fragments, fixes)
-        final = (PARAGRAPH_FIXES[-1], NOTE_PUSH)
-        broken = [i for i in find_broken_lines(document, root) if fixes.get(i) not in final]
-        if not broken:
+        if not _refit_broken_lines(document, root, fixes):
             break
-        for i in broken:
-            current = fixes.get(i)
-            fixes[i] = PARAGRAPH_FIXES[0 if current is None else PARAGRAPH_FIXES.index(current) + 1]
     return document, fragments, fixes, html
+
+
+def _refit_broken_lines(document, root, fixes: dict[int, str]) -> bool:
+    """Give each badly broken paragraph its next fix class; False if none changed."""
+    final = (PARAGRAPH_FIXES[-1], NOTE_PUSH)
+    broken = [i for i in find_broken_lines(document, root) if fixes.get(i) not in final]
+    for i in broken:
+        current = fixes.get(i)
+        fixes[i] = PARAGRAPH_FIXES[0 if current is None else PARAGRAPH_FIXES.index(current) + 1]
+    return bool(broken)
 
 
 def _layout_once(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
@@ -408,26 +413,29 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     for placement in PLACEMENTS:
         fixes: dict[int, str] = {}
         tail_pushes: dict[str, int] = {}  # note id -> the page-end paragraph pushed for it
-        for _ in range(MAX_PUSH_PASSES + 1):
-            document = None
-            document, fragments, fixes, html = layout(
-                doc, options, resolver, placement, fragments, fixes)
+        # Each layout is checked for both faults at once -- badly broken lines and
+        # displaced notes -- and every fix it calls for is made before the next
+        # layout: a whole-document layout is the expensive step.
+        for _ in range(MAX_FIX_PASSES + MAX_PUSH_PASSES + 1):
+            document = root = None  # one laid-out document alive at a time
+            gc.collect()
+            document, root, fragments, html = _layout_once(doc, options, resolver, placement, fragments, fixes)
             bad = [p for p in check_note_placement(document, fragments, placement != "sidenotes")
                    if not p.ok]
-            if not bad or placement == "sidenotes":
-                break
-            # Mend the earliest displaced note, and with it every later one at least
-            # MEND_DISTANCE pages further on: a mend moves the text after it by less
-            # than a page, so mends that far apart cannot disturb each other. A long
-            # document then needs a few layouts, not one per note.
-            chosen, last = [], -MEND_DISTANCE
-            for p in sorted(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number)):
-                page = min(p.call_pages, default=1 << 30)
-                if page - last >= MEND_DISTANCE:
-                    chosen.append(p)
-                    last = page
-            mended = [_push_for([p], document, fragments, html, fixes, tail_pushes) for p in chosen]
-            if not any(mended):
+            changed = _refit_broken_lines(document, root, fixes)
+            if bad and placement != "sidenotes":
+                # Mend the earliest displaced note, and with it every later one at least
+                # MEND_DISTANCE pages further on: a mend moves the text after it by less
+                # than a page, so mends that far apart cannot disturb each other. A long
+                # document then needs a few layouts, not one per note.
+                chosen, last = [], -MEND_DISTANCE
+                for p in sorted(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number)):
+                    page = min(p.call_pages, default=1 << 30)
+                    if page - last >= MEND_DISTANCE:
+                        chosen.append(p)
+                        last = page
+                changed = any([_push_for([p], document, fragments, html, fixes, tail_pushes) for p in chosen]) or changed
+            if not changed:
                 break
         if not bad:
             break
@@ -438,6 +446,8 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
             "PDF: notes could not be set on the pages of their calls (" + " | ".join(problems) + ")",
         ))
 
+    html = fragments = None  # only the laid-out document is needed from here on
+    gc.collect()
     meta = doc.meta
     md = document.metadata
     md.title = meta.title
