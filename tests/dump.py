@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from publish.model import (
     Annotation, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph, Heading, Image,
-    LineBreak, Link, ListBlock, NoteRef, Paragraph, RawBlock, RawInline, SoftBreak, Span,
+    LineBreak, Link, ListBlock, NoteRef, Paragraph, SoftBreak, Span,
     SpeakerRef, Strong, TermRef, Text, ThematicBreak,
 )
 
@@ -56,8 +56,6 @@ def _block(b, d: int, out: list[str]) -> None:
                         _block(c, d + 2, out)
         case CodeBlock():
             out.append(f"{pad}CodeBlock {b.language!r} {b.text!r}")
-        case RawBlock():
-            out.append(f"{pad}RawBlock {b.format} {b.text!r}")
         case ThematicBreak():
             out.append(f"{pad}ThematicBreak")
         case Div():
@@ -91,8 +89,6 @@ def _inlines(items, d: int, out: list[str]) -> None:
             case Span():
                 out.append(f"{pad}Span #{i.attr.id} {list(i.attr.classes)} {list(i.attr.kv)}")
                 _inlines(i.content, d + 1, out)
-            case RawInline():
-                out.append(f"{pad}RawInline {i.format} {i.text!r}")
             case TermRef():
                 out.append(f"{pad}TermRef {i.entry.id} #{i.id}{' first' if i.first else ''}")
                 _inlines(i.content, d + 1, out)

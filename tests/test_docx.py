@@ -525,21 +525,6 @@ def test_reference_without_footnotes_part_gets_one(tmp_path) -> None:
     assert names.index("footnotePr") < names.index("compat")
 
 
-def test_raw_html_is_reported_not_dropped(tmp_path) -> None:
-    from dataclasses import replace
-
-    from publish.model import Pos, RawBlock
-
-    doc = sample_document()
-    bad = replace(doc, blocks=(*doc.blocks, RawBlock("html", "<aside>boxed</aside>",
-                                                     pos=Pos("sample.md", 40, 1))))
-    with pytest.raises(RenderError) as err:
-        docx_writer.render(bad, RenderOptions(epoch=EPOCH), _resolver())
-    assert "sample.md:40:1" in str(err.value)
-    ok = replace(doc, blocks=(*doc.blocks, RawBlock("html", "<!-- note to self -->")))
-    docx_writer.render(ok, RenderOptions(epoch=EPOCH), _resolver())
-
-
 def test_sample_covers_lists_and_numbering(sample) -> None:
     doc, pkg = sample
     body = pkg.xml("word/document.xml")

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from publish.diagnostics import RenderError
 from publish.model import (
-    Attr, CodeBlock, Document, Heading, Image, LineBreak, RawBlock, RawInline,
+    Attr, CodeBlock, Document, Heading, Image, LineBreak,
     Span, Text, blocks_text, iter_all_inlines, plain_text,
 )
 from publish.resources import Resolver
@@ -193,16 +193,6 @@ def test_escaping_of_text_and_attributes():
     assert span.text == nasty and span.get("data-title") == nasty
     img = root.xpath("//h:img", namespaces=NS)[0]
     assert img.get("alt") == nasty and img.get("src") == 'a".png'
-
-
-def test_raw_html_passes_only_when_well_formed():
-    ok = render_blocks((RawBlock("html", '<figure><img src="a.png" alt=""/></figure>'),),
-                       HtmlContext("epub"))
-    assert parse(ok).xpath("//h:figure/h:img", namespaces=NS)
-    with pytest.raises(RenderError):
-        render_blocks((RawBlock("html", "<p>unclosed"),), HtmlContext("epub"))
-    with pytest.raises(RenderError):
-        render_inlines((RawInline("html", "<b>x</i>"),), HtmlContext("print"))
 
 
 def test_headings_keep_model_ids():

@@ -195,12 +195,6 @@ class Span:
 
 
 @dataclass(frozen=True)
-class RawInline:
-    format: str  # "html"
-    text: str
-
-
-@dataclass(frozen=True)
 class TermRef:
     """A use of a glossary term: ``[CAC]{.term}`` or ``[the regulator]{.term ref=cac}``."""
 
@@ -235,7 +229,7 @@ class SpeakerRef:
 
 
 Inline = Union[
-    Text, Emph, Strong, Code, SoftBreak, LineBreak, Link, Image, Span, RawInline,
+    Text, Emph, Strong, Code, SoftBreak, LineBreak, Link, Image, Span,
     TermRef, NoteRef, SpeakerRef,
 ]
 
@@ -291,13 +285,6 @@ class CodeBlock:
 
 
 @dataclass(frozen=True)
-class RawBlock:
-    format: str  # "html"
-    text: str
-    pos: Pos | None = _pos()
-
-
-@dataclass(frozen=True)
 class ThematicBreak:
     pos: Pos | None = _pos()
 
@@ -312,7 +299,7 @@ class Div:
 
 
 Block = Union[
-    Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock, RawBlock,
+    Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock,
     ThematicBreak, Div,
 ]
 
@@ -368,7 +355,7 @@ class Document:
 def _is_block(node: object) -> bool:
     return isinstance(
         node,
-        (Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock, RawBlock,
+        (Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock,
          ThematicBreak, Div),
     )
 
@@ -423,8 +410,6 @@ def plain_text(inlines: tuple[Inline, ...]) -> str:
             out.append(" ")
         elif isinstance(i, Image):
             out.append(i.alt)
-        elif isinstance(i, RawInline):
-            pass
         else:
             out.append(plain_text(i.content))
     return "".join(out)

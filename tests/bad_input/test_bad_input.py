@@ -93,6 +93,8 @@ CASES = [
     Case("image_file_url", HEAD + "See ![x](file:///etc/passwd).\n", "source/a.md:4:10", "URLs are not fetched"),
     Case("image_not_an_image", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "not an image", files={"x.png": "<html>hello</html>"}),
     Case("image_truncated", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "image cannot be decoded", files={"x.png": png(300, 200)[:-30]}),
+    Case("image_wrong_extension", HEAD + "See ![x](x.jpg).\n", "source/a.md:4:10", "is a PNG image: name it with one of .png",
+         files={"x.jpg": png()}),
     Case("image_decompression_bomb", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "decompression bomb",
          files={"x.png": png_claiming(60000, 60000)}),
     Case("image_over_pixel_limit", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "the limit is 40,000,000 pixels",
@@ -147,6 +149,7 @@ MUST_BUILD = [
     Case("harmless_html", HEAD + "Some <b>bold</b> and <em>em</em>, <sup>2</sup>, H<sub>2</sub>O<br>\n\n<div class=\"x\"><p>A <i>div</i>.</p></div>\n", code=0),
     Case("inline_footnote_and_heading_marks", SIDE_HEAD + "# Intro [CAC]{.term} and [x]{.note ref=n1} {#intro}\n\n"
          "Text ^[an inline *footnote*], said [Musk]{.speaker ref=musk}; see [the intro](#intro).\n", code=0, files=side()),
+    Case("image_with_encoded_name", HEAD + "See ![x](<a 100%25 b.png>).\n", code=0, files={"a 100% b.png": png(40, 30)}),
     Case("entity_surrogate", HEAD + "An entity &#xD800; becomes the replacement character.\n", code=0),
 ]
 

@@ -35,3 +35,11 @@ def check_image(path: Path) -> str | None:
     except (OSError, SyntaxError, ValueError, Warning, Image.DecompressionBombWarning) as exc:
         return f"image cannot be decoded: {exc}"
     return None
+
+
+def image_format(path: Path) -> str:
+    """PNG, JPEG or GIF (after check_image has accepted the file)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return str(im.format)

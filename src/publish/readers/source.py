@@ -12,7 +12,7 @@ from pathlib import Path
 from ..diagnostics import Collector, Diagnostic, PublishError
 from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
 from ..resources import Resolver
-from .images import check_image
+from .images import check_image, image_format
 from .markdown import Converter, Refs, normalise_name, parse
 from .text import decode
 from .yamlsafe import Located, LocatedList, load_yaml
@@ -25,6 +25,7 @@ META_KEYS = {
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_IMAGE_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "GIF": (".gif",)}
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.I)
 ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
 
@@ -72,7 +73,11 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
         if problem:
             diag.error(pos.path, pos.line, pos.col, f"'{src}': {problem}")
             return src
-        return str(real.relative_to(resolver.source_dir)) if real.is_relative_to(resolver.source_dir) else src
+        if real.suffix.lower() not in _IMAGE_SUFFIXES.get(image_format(real), ()):
+            diag.error(pos.path, pos.line, pos.col,
+                       f"'{src}' is a {image_format(real)} image: name it with one of "
+                       f"{', '.join(_IMAGE_SUFFIXES.get(image_format(real), ()))}")
+        return src  # as written (URL-encoded): writers resolve it through the same resolver
 
     conv = Converter(text, spath, diag, refs, resolve_image=resolve_image)
     blocks = conv.blocks(*parse(text))

@@ -36,7 +36,7 @@ from ..diagnostics import Diagnostic, PublishError, RenderError
 from ..model import (
     Annotation, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph,
     Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
-    Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
+    Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
     ThematicBreak, blocks_text,
 )
 from ..options import RenderOptions
@@ -51,8 +51,6 @@ KIND_LABELS = {"context": "Context", "update": "Update", "source": "Source", "fo
 # Every CJK ideograph / punctuation run is tagged as Chinese (East Asian font slot).
 _CJK = re.compile(r"([\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff"
                   r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]+)")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_HTML_BR = re.compile(r"^\s*<br\s*/?>\s*$", re.I)
 
 PAPER_MM = {"a4": (210, 297), "letter": (215.9, 279.4)}
 
@@ -227,8 +225,6 @@ class _Writer:
                 if attr.id and made:
                     self.bookmark(parent, made[0], made[-1], attr.id)
                 return made
-            case RawInline(format=fmt, text=t):
-                return self.raw_inline(fmt, t, parent, marks)
             case TermRef():
                 return self.term(node, parent, story, marks)
             case NoteRef():
@@ -240,18 +236,6 @@ class _Writer:
                 return made
             case _:
                 assert_never(node)
-
-    def raw_inline(self, fmt: str, text: str, parent, marks: _Marks) -> list:
-        if fmt != "html":
-            return []  # raw content for another format is not meant for Word
-        rest = _HTML_COMMENT.sub("", text)
-        if not rest.strip():
-            return []
-        if _HTML_BR.match(rest):
-            r = ox.break_run(self.csid(marks.style()))
-            parent.append(r)
-            return [r]
-        raise self.fail(f"raw HTML cannot be rendered in DOCX: {text.strip()[:60]!r}")
 
     def term(self, node: TermRef, parent, story: _Story, marks: _Marks) -> list:
         if marks.link:  # no nested hyperlinks: mark the term without linking it
@@ -419,10 +403,6 @@ class _Writer:
             case CodeBlock(text=t):
                 p = self.new_p(container, "Source Code")
                 self.text_runs(p, t.rstrip("\n"), _Marks())
-            case RawBlock(format=fmt, text=t, pos=pos):
-                if fmt == "html" and _HTML_COMMENT.sub("", t).strip():
-                    raise self.fail(f"raw HTML block cannot be rendered in DOCX: "
-                                    f"{t.strip()[:60]!r}", pos)
             case ThematicBreak():
                 self.new_p(container, "Thematic Break")
             case Div(attr=attr, content=c):

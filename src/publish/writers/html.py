@@ -22,14 +22,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal, assert_never
 
-from lxml import etree
 from markupsafe import Markup, escape
 
 from ..diagnostics import Diagnostic, RenderError
 from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
-    Paragraph, Person, Pos, RawBlock, RawInline, SoftBreak, Span, SpeakerRef, Strong,
+    Paragraph, Person, Pos, SoftBreak, Span, SpeakerRef, Strong,
     TermRef, Text, ThematicBreak, iter_inlines, plain_text,
 )
 
@@ -212,16 +211,6 @@ class _Renderer:
     def _el(self, tag: str, inner: str, pairs: list[tuple[str, str | None]] = []) -> str:  # noqa: B006
         return self._open(tag, pairs) + inner + self._close(tag)
 
-    def _raw(self, text: str, pos: Pos | None) -> str:
-        try:
-            etree.fromstring(
-                f'<r xmlns="http://www.w3.org/1999/xhtml" '
-                f'xmlns:epub="http://www.idpf.org/2007/ops">{text}</r>'
-            )
-        except etree.XMLSyntaxError as e:
-            raise _fail(f"raw HTML is not well-formed XML: {e.msg}", pos, self.doc_path) from None
-        return text
-
     # ------------------------------------------------------------ inlines
     def inlines(self, content: tuple[Inline, ...]) -> str:
         return "".join(self.inline(i) for i in content)
@@ -257,9 +246,6 @@ class _Renderer:
                 return f"<img{_attrs([('src', src), *pairs, ('title', title)])} alt=\"{_text(alt)}\"/>"
             case Span(attr=attr, content=c):
                 return f"<span{_attrs(_attr_pairs(attr))}>{self.inlines(c)}</span>"
-            case RawInline(format=fmt, text=t):
-                # Raw content for another format (e.g. LaTeX) is not meant for HTML.
-                return self._raw(t, None) if fmt == "html" else ""
             case TermRef():
                 return self.term(node)
             case NoteRef():
@@ -366,8 +352,6 @@ class _Renderer:
                 code_cls = f"language-{lang}" if lang else None
                 code = f"<code{_attrs([('class', code_cls)])}>{_text(t.rstrip(chr(10)))}</code>"
                 return self._el("pre", code)
-            case RawBlock(format=fmt, text=t, pos=pos):
-                return self._raw(t, pos) if fmt == "html" else ""
             case ThematicBreak():
                 return '<span class="b-hr"></span>' if self.phrasing else "<hr/>"
             case Div(attr=attr, content=c):
