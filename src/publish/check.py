@@ -28,7 +28,7 @@ def lint(doc: Document, diag: Collector) -> None:
 def document_ids(doc: Document) -> set[str]:
     """Every id a link may point at, in every format: headings, {#id}s on spans
     and divs, glossary entries (gloss-ID) and people (person-ID)."""
-    ids: set[str] = {f"gloss-{e.id}" for e in doc.glossary} | {f"person-{p.id}" for p in doc.people}
+    ids: set[str] = {e.anchor for e in doc.glossary} | {p.anchor for p in doc.people}
     blocks = list(iter_blocks(doc.blocks)) + [b for a in doc.reader_notes for b in iter_blocks(a.body)]
     for b in blocks:
         if isinstance(b, Heading) and b.id:

@@ -22,7 +22,6 @@ class Config:
     paper: str = "a4"
     timeout: float = 300.0
     jobs: int = 0
-    origin: str = ""  # the file it came from, for messages
 
 
 KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int}
@@ -90,4 +89,4 @@ def _validate(section: dict, path: Path, text: str, table: str | None) -> Config
         values[key] = value
     if errors:
         raise PublishError(errors)
-    return Config(origin=str(path), **values)  # type: ignore[arg-type]
+    return Config(**values)  # type: ignore[arg-type]

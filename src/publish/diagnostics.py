@@ -67,10 +67,6 @@ class Collector:
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == "warning"]
 
-    def raise_if_errors(self) -> None:
-        if self.errors:
-            raise PublishError(sorted(self.items, key=_order))
-
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=_order)
 

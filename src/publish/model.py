@@ -61,6 +61,11 @@ class Person:
     first_use_id: str | None = None
     pos: Pos | None = _pos()
 
+    @property
+    def anchor(self) -> str:
+        """The id of this person's entry in the list of voices."""
+        return f"person-{self.id}"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -87,10 +92,13 @@ class GlossaryEntry:
     use_count: int = 0
     pos: Pos | None = _pos()
 
+    @property
+    def anchor(self) -> str:
+        """The id of this entry in the glossary."""
+        return f"gloss-{self.id}"
+
 
 AnnotationKind = Literal["context", "update", "source", "editorial", "footnote"]
-READER_KINDS: frozenset[str] = frozenset({"context", "update", "source", "footnote"})
-ANNOTATION_KINDS: tuple[str, ...] = ("context", "update", "source", "editorial", "footnote")
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,11 @@ class Annotation:
     @property
     def for_readers(self) -> bool:
         return self.kind != "editorial"
+
+    @property
+    def note_id(self) -> str:
+        """The id of the note's body (the anchor in the text is ``anchor_id``)."""
+        return f"note-{self.id}"
 
 
 # --------------------------------------------------------------------------
@@ -373,12 +386,6 @@ def iter_blocks(blocks: tuple[Block, ...]) -> Iterator[Block]:
             for it in b.items:
                 for d in it.definitions:
                     yield from iter_blocks(d)
-
-
-def block_inlines(b: Block) -> tuple[Inline, ...]:
-    if isinstance(b, (Heading, Paragraph)):
-        return b.content
-    return ()
 
 
 def iter_inlines(inlines: tuple[Inline, ...]) -> Iterator[Inline]:

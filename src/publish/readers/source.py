@@ -289,7 +289,7 @@ ANNOTATION_KEYS = {"id", "kind", "title", "body", "sources", "author", "date"}
 SOURCE_KEYS = {"title", "url", "publisher", "date"}
 
 
-def _inline_md(text: str, fname: str, line: int, diag: Collector, refs: Refs):
+def _inline_md(text: str, fname: str, line: int, diag: Collector):
     """Inline Markdown of a YAML text (a definition): the first paragraph's inlines."""
     conv = Converter(text, fname, diag, Refs(), line_offset=line - 1, in_note=True)
     blocks = conv.blocks(*parse(text))
@@ -312,7 +312,7 @@ def _glossary_entry(item: Located, fname: str, diag: Collector, refs: Refs) -> G
     return GlossaryEntry(
         id=ident,
         term=term or ident,
-        definition=_inline_md(definition, fname, dline, diag, refs) if definition else (),
+        definition=_inline_md(definition, fname, dline, diag) if definition else (),
         expansion=_str(item, "expansion", fname, diag),
         zh=_str(item, "zh", fname, diag),
         pinyin=_str(item, "pinyin", fname, diag),

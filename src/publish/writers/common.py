@@ -8,6 +8,16 @@ import time
 import zipfile
 from typing import Callable, Iterable
 
+# How each kind of reader note is labelled (plain Markdown footnotes carry none).
+KIND_LABELS: dict[str, str] = {"context": "Context", "update": "Update", "source": "Source", "footnote": ""}
+
+# Han ideographs, CJK punctuation, fullwidth forms, bopomofo: runs set in the CJK
+# face and tagged Chinese, for line breaking and glyph choice, in every format.
+CJK_RUN = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]+"
+)
+
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 _ZIP_MIN_EPOCH = 315532800  # 1980-01-01: zip cannot date anything earlier

@@ -42,15 +42,12 @@ from ..model import (
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import _ooxml as ox
-from .common import human_date, join_names
+from .common import CJK_RUN, KIND_LABELS, human_date, join_names
 
 REFERENCE = "reference.docx"
 
-KIND_LABELS = {"context": "Context", "update": "Update", "source": "Source", "footnote": ""}
-
-# Every CJK ideograph / punctuation run is tagged as Chinese (East Asian font slot).
-_CJK = re.compile(r"([\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff"
-                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]+)")
+# Every CJK run is tagged as Chinese (East Asian font slot): split keeping the runs.
+_CJK = re.compile(f"({CJK_RUN.pattern})")
 
 PAPER_MM = {"a4": (210, 297), "letter": (215.9, 279.4)}
 
@@ -241,7 +238,7 @@ class _Writer:
         if marks.link:  # no nested hyperlinks: mark the term without linking it
             made = self.inlines(node.content, parent, story, marks)
         else:
-            h = ox.hyperlink_anchor(ox.bookmark_name(f"gloss-{node.entry.id}"))
+            h = ox.hyperlink_anchor(ox.bookmark_name(node.entry.anchor))
             parent.append(h)
             self.inlines(node.content, h, story, replace(marks, link=True, term=True))
             made = [h]
@@ -483,7 +480,7 @@ class _Writer:
             if e.pinyin:
                 made += self.text_runs(p, " ", _Marks())
                 made += self.text_runs(p, e.pinyin, _Marks(custom="Pinyin"))
-            self.bookmark(p, made[0], made[-1], f"gloss-{e.id}")
+            self.bookmark(p, made[0], made[-1], e.anchor)
             d = self.new_p(body, "Glossary Definition")
             self.inlines(e.definition, d, story)
             see = [by_id[i] for i in e.see_also if i in by_id]
@@ -492,7 +489,7 @@ class _Writer:
                 for k, other in enumerate(see):
                     if k:
                         self.text_runs(d, ", ", _Marks())
-                    h = ox.hyperlink_anchor(ox.bookmark_name(f"gloss-{other.id}"))
+                    h = ox.hyperlink_anchor(ox.bookmark_name(other.anchor))
                     d.append(h)
                     self.text_runs(h, other.term, _Marks(link=True, term=True))
                 self.text_runs(d, ".", _Marks())
@@ -511,7 +508,7 @@ class _Writer:
         for person in people:
             p = self.new_p(body, "Voice")
             made = self.text_runs(p, person.name, _Marks(strong=True))
-            self.bookmark(p, made[0], made[-1], f"person-{person.id}")
+            self.bookmark(p, made[0], made[-1], person.anchor)
             rest = ", ".join(x for x in (person.role, person.affiliation) if x)
             if rest:
                 self.text_runs(p, f", {rest}", _Marks())

@@ -31,17 +31,12 @@ from ..model import (
     Paragraph, Person, Pos, SoftBreak, Span, SpeakerRef, Strong,
     TermRef, Text, ThematicBreak, iter_inlines, plain_text,
 )
+from .common import CJK_RUN, KIND_LABELS
 
 Mode = Literal["print", "epub"]
 
 ZH_LANG = "zh-Hans"
 
-KIND_LABELS: dict[str, str] = {
-    "context": "Context",
-    "update": "Update",
-    "source": "Source",
-    "footnote": "",
-}
 
 
 def _default_href(target_id: str) -> str:
@@ -120,12 +115,6 @@ class Fragments:
 # --------------------------------------------------------------------------
 # Helpers
 
-# Han ideographs, CJK punctuation, fullwidth forms, bopomofo: set in the CJK face
-# with the right language for line breaking and glyph choice.
-_CJK = re.compile(
-    "[\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff"
-    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]+"
-)
 _XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # Characters not allowed in XML 1.0 (kept out of the output even if the source has them).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -152,7 +141,7 @@ def lang_wrap(s: str) -> Markup:
     s = _LINE_ENDS.sub(" ", s)
     out: list[str] = []
     last = 0
-    for m in _CJK.finditer(s):
+    for m in CJK_RUN.finditer(s):
         out.append(_text(s[last:m.start()]))
         out.append(
             f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(m.group())}</span>'
@@ -267,7 +256,7 @@ class _Renderer:
             inner = self.inlines(node.content)
         finally:
             self.in_link -= 1
-        href = self.ctx.href("gloss-" + node.entry.id)
+        href = self.ctx.href(node.entry.anchor)
         title = node.entry.expansion or node.entry.term
         return f"<a{_attrs([('class', cls), ('href', href), ('id', node.id), ('title', title)])}>{inner}</a>"
 
@@ -281,8 +270,8 @@ class _Renderer:
         if self.in_link:
             raise _fail(f"note anchor '{ann.id}' inside a link cannot be rendered", node.pos,
                         self.doc_path)
-        anchor = node.id or ann.anchor_id or f"noteref-{ann.id}"
-        note_id = f"note-{ann.id}"
+        anchor = node.id or ann.anchor_id
+        note_id = ann.note_id
         span = f'<span class="noted">{inner}</span>' if inner else ""
         n = str(ann.number)
         if self.ctx.mode == "epub":
@@ -378,8 +367,8 @@ def _note_fragment(ann: Annotation, ctx: HtmlContext, doc_path: str) -> NoteFrag
     sources = Markup(r.sources(ann))
     assert ann.number is not None
     return NoteFragment(
-        annotation=ann, number=ann.number, id=f"note-{ann.id}",
-        anchor_id=ann.anchor_id or f"noteref-{ann.id}", kind=ann.kind,
+        annotation=ann, number=ann.number, id=ann.note_id,
+        anchor_id=ann.anchor_id or "", kind=ann.kind,
         kind_label=KIND_LABELS.get(ann.kind, ann.kind.title()),
         html=Markup(body + (Markup("\n") + sources if sources else Markup(""))),
         body=body, sources=sources,
@@ -419,16 +408,16 @@ def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
             if other is None:
                 raise _fail(f"glossary entry '{e.id}': see-also '{sid}' is not an entry", e.pos,
                             doc.source_path)
-            see.append((ctx.href("gloss-" + other.id), other.term))
+            see.append((ctx.href(other.anchor), other.term))
         glossary.append(GlossaryFragment(
-            entry=e, id=f"gloss-{e.id}", definition=Markup(r.inlines(e.definition)),
+            entry=e, id=e.anchor, definition=Markup(r.inlines(e.definition)),
             see_also=tuple(see),
             first_use_href=ctx.href(e.first_use_id) if e.first_use_id else None,
             zh=Markup(f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(e.zh)}</span>') if e.zh else Markup(""),
         ))
 
     voices = tuple(
-        VoiceFragment(person=p, id=f"person-{p.id}",
+        VoiceFragment(person=p, id=p.anchor,
                       first_use_href=ctx.href(p.first_use_id) if p.first_use_id else None)
         for p in doc.people
     )
