@@ -8,7 +8,6 @@ its own book's result.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 import subprocess
@@ -32,6 +31,7 @@ from publish.resources import Resolver
 from publish.writers import epub as epub_writer
 
 from conftest import ARTICLE, ROOT, manuscript_lines, straight
+from epubcheck_batch import epubcheck_reports
 from samples import sample_document
 
 EPOCH = 1632441600  # 2021-09-24T00:00:00Z
@@ -185,35 +185,11 @@ BOOKS = ("article", "sample", "minimal", "chinese")
 # EPUBCheck: one JVM for every book
 
 
-_LAUNCHER = """
-public class CheckAll {
-    public static void main(String[] args) throws Exception {
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            new com.adobe.epubcheck.tool.EpubChecker().run(
-                new String[] {args[i], "-q", "-u", "--json", args[i + 1]});
-        }
-    }
-}
-"""
-
-
 def _run_epubcheck(paths: list[Path], work: Path) -> dict[Path, dict]:
-    from epubcheck import const
-
-    reports = {p: work / (p.stem + ".json") for p in paths}
-    launcher = work / "CheckAll.java"
-    launcher.write_text(_LAUNCHER)
-    args = [a for p in paths for a in (str(p), str(reports[p]))]
-    proc = subprocess.run([const.JAVA, "-Duser.language=en", "-cp", const.EPUBCHECK, str(launcher), *args],
-                          capture_output=True, text=True, timeout=300)
-    if not all(r.exists() for r in reports.values()):
-        # No JDK (source launcher) available: one java -jar per book instead.
-        for p, r in reports.items():
-            subprocess.run([const.JAVA, "-Duser.language=en", "-jar", const.EPUBCHECK, str(p),
-                            "-q", "-u", "--json", str(r)], capture_output=True, timeout=300)
-    missing = [str(r) for r in reports.values() if not r.exists()]
-    assert not missing, f"EPUBCheck wrote no report: {missing}\n{proc.stderr}"
-    return {p: json.loads(r.read_text(encoding="utf-8")) for p, r in reports.items()}
+    reports = epubcheck_reports(paths, work, timeout=300)
+    missing = [str(p) for p, r in reports.items() if r is None]
+    assert not missing, f"EPUBCheck wrote no report: {missing}"
+    return reports  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")

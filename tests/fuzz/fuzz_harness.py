@@ -14,7 +14,6 @@ exception is seen as itself, not as a worker's diagnostic) and asserts:
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from epubcheck_batch import epubcheck_reports
+from epubcheck_batch import problems as epubcheck_problems
 from publish.build import load, render
 from publish.diagnostics import PublishError, RenderError
 from publish.options import FORMATS, RenderOptions
@@ -257,43 +258,8 @@ def check_document(markdown: str, directory: Path, *, words: list[str] = (), dec
 
 # --------------------------------------------------------------------------- EPUBCheck, once
 
-_LAUNCHER = """
-public class CheckAll {
-    public static void main(String[] args) throws Exception {
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            new com.adobe.epubcheck.tool.EpubChecker().run(
-                new String[] {args[i], "-q", "-u", "--json", args[i + 1]});
-        }
-    }
-}
-"""
-
-
 def epubcheck_many(paths: list[Path], work: Path) -> dict[Path, list[str]]:
     """EPUBCheck every book in one JVM; per book its fatal/error/warning messages."""
-    from epubcheck import const
-
-    work.mkdir(parents=True, exist_ok=True)
-    reports = {p: work / f"report-{n:05d}.json" for n, p in enumerate(paths)}
-    launcher = work / "CheckAll.java"
-    launcher.write_text(_LAUNCHER)
-    args = [a for p in paths for a in (str(p), str(reports[p]))]
-    proc = subprocess.run([const.JAVA, "-Duser.language=en", "-cp", const.EPUBCHECK, str(launcher), *args],
-                          capture_output=True, text=True, timeout=1800)
-    if not all(r.exists() for r in reports.values()):  # no JDK source launcher: one JVM per book
-        for p, r in reports.items():
-            if not r.exists():
-                subprocess.run([const.JAVA, "-Duser.language=en", "-jar", const.EPUBCHECK, str(p),
-                                "-q", "-u", "--json", str(r)], capture_output=True, timeout=300)
-    out: dict[Path, list[str]] = {}
-    for p, r in reports.items():
-        if not r.exists():
-            out[p] = [f"EPUBCheck wrote no report: {proc.stderr[-500:]}"]
-            continue
-        rep = json.loads(r.read_text(encoding="utf-8"))
-        out[p] = [f"{m['severity']} {m['ID']}: {m['message']} @ "
-                  + ", ".join(f"{loc['path']}:{loc['line']}" for loc in m["locations"])
-                  for m in rep["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
-    return out
+    return {p: epubcheck_problems(r) for p, r in epubcheck_reports(paths, work).items()}
 
 
