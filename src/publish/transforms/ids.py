@@ -15,7 +15,9 @@ from ..model import (
 
 def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[^\w\s-]", "", text)
+    # keep what an XML name may hold: letters, marks, decimal digits, "-", "_", "."
+    text = "".join(c for c in text if c in "-_ \t\n" or unicodedata.category(c)[0] in "LM"
+                   or unicodedata.category(c) in ("Nd", "Nl"))
     text = re.sub(r"[\s_]+", "-", text).strip("-")
     # an XML name (EPUB ids) starts with a letter: "1984" becomes "s-1984"
     if not text or not unicodedata.category(text[0]).startswith("L"):
