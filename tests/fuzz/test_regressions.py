@@ -81,3 +81,27 @@ def test_relative_file_link_is_refused_or_not_a_dangling_epub_link(tmp_path: Pat
             for href in re.findall(r'href="([^"#:]+)', z.read(name).decode()):
                 target = str(Path(name).parent / href)
                 assert target in names, f"{name} links to {href}, which the EPUB does not hold"
+
+
+def test_span_located_past_the_end_of_its_line_does_not_crash(tmp_path: Path) -> None:
+    """Found by the long run (seed 20240607): locating a span's opening bracket
+    read past the end of the line (IndexError escaped from the reader)."""
+    from publish.build import read
+
+    src = tmp_path / "a.md"
+    src.write_bytes((Path(__file__).parent / "cases" / "span-locate-crash.md").read_bytes())
+    doc, diag = read(src)  # must not raise
+    assert doc is not None or diag.errors
+    for d in diag.errors:
+        assert d.path == str(src) and d.line >= 1 and d.col >= 1
+
+
+def test_arabic_lam_alef_ligature_reads_back_from_the_pdf(tmp_path: Path) -> None:
+    """Found by the long run: pdftotext writes the lam-alef ligature in visual order."""
+    from fuzz_harness import extract, missing_words
+
+    src = write_case(tmp_path, HEAD + "\u0627\u0627\u0627 \u0628\u0644\u0627\n")
+    doc = load(src)
+    out = tmp_path / "a.pdf"
+    out.write_bytes(render("pdf", doc, RenderOptions(epoch=1), Resolver.for_source(src)))
+    assert missing_words(["\u0627\u0627\u0627", "\u0628\u0644\u0627"], extract("pdf", out), broken_lines=True) == []

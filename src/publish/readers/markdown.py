@@ -318,8 +318,8 @@ class Converter:
     def _span_start(self, k: int, brace: int) -> int:
         """Column of the ``[`` that opens the span whose ``]{`` is at ``brace``."""
         line = self.lines[k]
-        if brace <= 0 or line[brace - 1] != "]":
-            return brace
+        if brace <= 0 or brace > len(line) or line[brace - 1] != "]":
+            return max(0, min(brace, len(line)))
         depth = 0
         for j in range(brace - 1, -1, -1):
             if j > 0 and line[j - 1] == "\\":
