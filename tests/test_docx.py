@@ -576,3 +576,22 @@ def test_minimal_document_with_image_and_nested_lists(tmp_path) -> None:
     assert body.xpath("//w:bookmarkStart[@w:name='x']", namespaces=NS)
     (cjk,) = body.xpath("//w:r[w:t='中文']", namespaces=NS)
     assert cjk.xpath("w:rPr/w:lang/@w:eastAsia", namespaces=NS) == ["zh-CN"]
+
+
+def test_note_ids_start_above_the_references_separators(tmp_path) -> None:
+    """LibreOffice saves separators as ids 0 and 1: notes must not reuse them."""
+    styles = _copy_styles(tmp_path)
+    ref = styles / "reference.docx"
+    data = ref.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(ref, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "word/footnotes.xml":
+                body = body.replace(b'w:id="0"', b'w:id="1"').replace(b'w:id="-1"', b'w:id="0"')
+            zout.writestr(info, body)
+    pkg = Package(docx_writer.render(sample_document(), RenderOptions(epoch=EPOCH),
+                                     _resolver(tmp_path / "article.md", styles)))
+    fns = pkg.xml("word/footnotes.xml")
+    assert [fn.get(_w("id")) for fn in fns] == ["0", "1", "2", "3"]
+    refs = [r.get(_w("id")) for r in pkg.xml("word/document.xml").iter(_w("footnoteReference"))]
+    assert refs == ["2", "3"]

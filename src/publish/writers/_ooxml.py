@@ -161,9 +161,16 @@ class Footnotes:
             if fn.get(qn("w:type")) not in ("separator", "continuationSeparator",
                                             "continuationNotice"):
                 self.element.remove(fn)
+        # Note ids start above the separators' (Word uses -1/0, LibreOffice 0/1).
+        self.offset = max((int(fn.get(qn("w:id"), "0")) for fn in self.element.findall(qn("w:footnote"))),
+                          default=0)
 
-    def add(self, fid: int) -> etree._Element:
-        fn = OxmlElement("w:footnote", {qn("w:id"): str(fid)})
+    def id_for(self, number: int) -> int:
+        """The w:id of reader note ``number``."""
+        return self.offset + number
+
+    def add(self, number: int) -> etree._Element:
+        fn = OxmlElement("w:footnote", {qn("w:id"): str(self.id_for(number))})
         self.element.append(fn)
         return fn
 

@@ -255,7 +255,7 @@ class _Writer:
         if ann.for_readers:
             if ann.number is None:
                 raise self.fail(f"reader note '{ann.id}' has no number", node.pos)
-            r = ox.footnote_reference_run(ann.number, self.csid("Footnote Reference"))
+            r = ox.footnote_reference_run(self.footnotes.id_for(ann.number), self.csid("Footnote Reference"))
             parent.append(r)
             self.footnote(ann)
             return [*made, r]
@@ -584,7 +584,7 @@ class _Writer:
         ids = [fn.get(ox.qn("w:id")) for fn in self.footnotes.element.findall(ox.qn("w:footnote"))
                if fn.get(ox.qn("w:type")) is None]
         for ann in self.model.reader_notes:
-            n = ids.count(str(ann.number))
+            n = ids.count(str(self.footnotes.id_for(ann.number)))
             if n != 1:
                 raise self.fail(f"reader note '{ann.id}' rendered {n} times (its anchor is "
                                 f"missing from the text)" if n == 0 else
