@@ -497,22 +497,32 @@ def test_missing_style_is_an_error_naming_it(tmp_path) -> None:
     assert err.value.exit_code == 3
 
 
+def _rewrite_package(path: Path, change) -> None:
+    """Rewrite a zip package in place: ``change(name, body)`` gives the new body, None drops it."""
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            body = change(info.filename, zin.read(info.filename))
+            if body is not None:
+                zout.writestr(info, body)
+
+
 def test_reference_without_footnotes_part_gets_one(tmp_path) -> None:
     """A reference saved by another program may lack word/footnotes.xml: the writer adds
     the part, its relationship, its content type and the settings' separators."""
     styles = _copy_styles(tmp_path)
     ref = styles / "reference.docx"
-    data = ref.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(ref, "w") as zout:
-        for info in zin.infolist():
-            body = zin.read(info.filename)
-            if info.filename == "word/footnotes.xml":
-                continue
-            if info.filename in ("word/_rels/document.xml.rels", "[Content_Types].xml"):
-                body = re.sub(rb"<(Relationship|Override)[^>]*footnotes[^>]*/>", b"", body)
-            if info.filename == "word/settings.xml":
-                body = re.sub(rb"<w:footnotePr>.*?</w:footnotePr>", b"", body)
-            zout.writestr(info, body)
+
+    def without_footnotes(name: str, body: bytes) -> bytes | None:
+        if name == "word/footnotes.xml":
+            return None
+        if name in ("word/_rels/document.xml.rels", "[Content_Types].xml"):
+            return re.sub(rb"<(Relationship|Override)[^>]*footnotes[^>]*/>", b"", body)
+        if name == "word/settings.xml":
+            return re.sub(rb"<w:footnotePr>.*?</w:footnotePr>", b"", body)
+        return body
+
+    _rewrite_package(ref, without_footnotes)
     assert b"footnotes" not in zipfile.ZipFile(ref).read("[Content_Types].xml")
     pkg = Package(docx_writer.render(sample_document(), RenderOptions(epoch=EPOCH),
                                      _resolver(tmp_path / "article.md", styles)))
@@ -582,13 +592,8 @@ def test_note_ids_start_above_the_references_separators(tmp_path) -> None:
     """LibreOffice saves separators as ids 0 and 1: notes must not reuse them."""
     styles = _copy_styles(tmp_path)
     ref = styles / "reference.docx"
-    data = ref.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(ref, "w") as zout:
-        for info in zin.infolist():
-            body = zin.read(info.filename)
-            if info.filename == "word/footnotes.xml":
-                body = body.replace(b'w:id="0"', b'w:id="1"').replace(b'w:id="-1"', b'w:id="0"')
-            zout.writestr(info, body)
+    _rewrite_package(ref, lambda name, body: body.replace(b'w:id="0"', b'w:id="1"').replace(b'w:id="-1"', b'w:id="0"')
+                     if name == "word/footnotes.xml" else body)
     pkg = Package(docx_writer.render(sample_document(), RenderOptions(epoch=EPOCH),
                                      _resolver(tmp_path / "article.md", styles)))
     fns = pkg.xml("word/footnotes.xml")
