@@ -518,24 +518,22 @@ class _Writer:
         if r and not any(r.strip() in t for t in blocks_text(self.model.blocks)):
             self.text_runs(self.new_p(body, "Rights"), r, _Marks())
 
+    def _empty_story(self, part, style: str):
+        """The header or footer, emptied of the reference's content, with one paragraph."""
+        part.is_linked_to_previous = False
+        element = part._element
+        for child in list(element):
+            element.remove(child)
+        return self.new_p(element, style)
+
     def furniture(self) -> None:
         section = self.docx.sections[0]
         if self.options.paper in PAPER_MM:
             w, h = PAPER_MM[self.options.paper]
             section.page_width, section.page_height = Mm(w), Mm(h)
-        header = section.header
-        header.is_linked_to_previous = False
-        hdr = header._element
-        for p in list(hdr):
-            hdr.remove(p)
-        hp = self.new_p(hdr, "Header")
+        hp = self._empty_story(section.header, "Header")
         self.text_runs(hp, self.model.meta.running_title, _Marks())
-        footer = section.footer
-        footer.is_linked_to_previous = False
-        ftr = footer._element
-        for p in list(ftr):
-            ftr.remove(p)
-        fp = self.new_p(ftr, "Footer")
+        fp = self._empty_story(section.footer, "Footer")
         self.text_runs(fp, "Page ", _Marks())
         for r in ox.field_runs("PAGE", "1"):
             fp.append(r)
