@@ -26,7 +26,6 @@ from samples import sample_document
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "source" / "article.md"
-MANUSCRIPT_DIR = Path(__file__).resolve().parents[2] / "shared" / "manuscript"
 EPOCH = 1632000000  # 2021-09-18T21:20:00Z
 STAMP = "D:20210918212000"
 
@@ -151,12 +150,10 @@ def sample_pdf() -> bytes:
 # --------------------------------------------------------------------------- the real article
 
 
-def test_every_manuscript_paragraph_is_present(article_pdf):
-    manuscript = sorted(MANUSCRIPT_DIR.glob("*.txt"))
-    assert manuscript, f"no manuscript in {MANUSCRIPT_DIR}"
+def test_every_manuscript_paragraph_is_present(article_pdf, manuscript):
     tokens = words(pdftotext(article_pdf))
     missing = []
-    for line in manuscript[0].read_text(encoding="utf-8").splitlines():
+    for line in manuscript:
         para = words(line)
         if para and not contains_paragraph(tokens, para):
             missing.append(line[:80])
