@@ -43,17 +43,17 @@ def sample_document() -> Document:
     )
     blocks = (
         Paragraph((
-            Text("The "), TermRef(cac, (Text("Cyberspace Administration of China"),), id="use-cac-1", first=True),
-            Text(" said so"), NoteRef(ctx, (Text(" in March"),), id="noteref-ctx"), Text(", "),
-            SpeakerRef(musk, (Text("Musk"),), id="speaker-elon-musk-1", first=True), Text(" told "),
+            Text("The "), TermRef(cac.id, (Text("Cyberspace Administration of China"),), id="use-cac-1", first=True),
+            Text(" said so"), NoteRef(ctx.id, (Text(" in March"),), id="noteref-ctx"), Text(", "),
+            SpeakerRef(musk.id, (Text("Musk"),), id="speaker-elon-musk-1", first=True), Text(" told "),
             Emph((Text("a conference"),)), Text(" — "), Strong((Text("“with quotes”"),)), Text("."),
         )),
-        Heading(1, (Text("Hit on corporates"),), id="hit-on-corporates"),
+        Heading(1, (Text("Hit on corporates"),), Attr("hit-on-corporates")),
         Paragraph((
-            Text("The "), TermRef(pipl, (Text("PIPL"),), id="use-pipl-1", first=True),
-            Text(" and the "), TermRef(cac, (Text("CAC"),), id="use-cac-2"), Text(" "),
-            NoteRef(upd, (Text("took effect"),), id="noteref-upd"), Text("; "),
-            NoteRef(ed, (Text("248 companies"),), id="noteref-ed"), Text(" listed."),
+            Text("The "), TermRef(pipl.id, (Text("PIPL"),), id="use-pipl-1", first=True),
+            Text(" and the "), TermRef(cac.id, (Text("CAC"),), id="use-cac-2"), Text(" "),
+            NoteRef(upd.id, (Text("took effect"),), id="noteref-upd"), Text("; "),
+            NoteRef(ed.id, (Text("248 companies"),), id="noteref-ed"), Text(" listed."),
             SoftBreak(), Text("Code "), Code("x < y"), Text(" and a "),
             Link("https://www.ft.com/", (Text("link"),), title="FT"), LineBreak(), Text("Next line & more."),
             Span(Attr(classes=("smallcaps",)), (Text(" span"),)),
@@ -62,7 +62,7 @@ def sample_document() -> Document:
         ListBlock(False, ((Paragraph((Text("one"),)),), (Paragraph((Text("two"),)),))),
         ListBlock(True, ((Paragraph((Text("first"),)),),), start=3),
         DefinitionList((DefinitionItem((Text("Term"),), ((Paragraph((Text("Definition."),)),),)),)),
-        CodeBlock("print('<hi>')\n", language="python"),
+        CodeBlock("print('<hi>')\n", Attr(classes=("python",))),
         ThematicBreak(),
         Div(Attr(classes=("credit",)), (
             Paragraph((Text("Written by: James Kynge and Sun Yu"),)),

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from publish.diagnostics import RenderError
-from publish.model import NoteRef, Paragraph, TermRef, iter_all_inlines, plain_text
+from publish.model import NoteRef, Paragraph, TermRef, nodes, plain_text
 from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import docx as docx_writer
@@ -271,8 +271,8 @@ def test_editorial_notes_are_comments_only(built) -> None:
         # anchored on its span: range start, end and reference all present
         for tag in ("commentRangeStart", "commentRangeEnd", "commentReference"):
             assert body.xpath(f"//w:{tag}[@w:id='{cid}']", namespaces=NS), (tag, ann.id)
-        anchored = [n for n in iter_all_inlines(doc.blocks)
-                    if isinstance(n, NoteRef) and n.annotation.id == ann.id]
+        anchored = [n for n in nodes(doc.blocks)
+                    if isinstance(n, NoteRef) and n.ref == ann.id]
         assert anchored
         span = plain_text(anchored[0].content)
         if span:
@@ -293,12 +293,12 @@ def test_glossary_bookmarks_and_term_links(built) -> None:
         assert name in marks and name.startswith("gloss-")
         (start,) = body.xpath(f"//w:bookmarkStart[@w:name='{name}']", namespaces=NS)
         assert start.getparent().xpath("w:pPr/w:pStyle/@w:val", namespaces=NS) == ["GlossaryTerm"]
-    uses = [n for n in iter_all_inlines(doc.blocks) if isinstance(n, TermRef)]
+    uses = [n for n in nodes(doc.blocks) if isinstance(n, TermRef)]
     assert uses
     links = body.xpath("//w:hyperlink[starts-with(@w:anchor, 'gloss-')]", namespaces=NS)
     in_text = [h for h in links if h.xpath("ancestor::w:p/w:pPr/w:pStyle/@w:val",
                                            namespaces=NS) != ["GlossaryDefinition"]]
-    assert [h.get(_w("anchor")) for h in in_text] == [_gloss(u.entry.id) for u in uses]
+    assert [h.get(_w("anchor")) for h in in_text] == [_gloss(u.ref) for u in uses]
     for h, u in zip(in_text, uses):
         assert "".join(h.itertext()) == plain_text(u.content)
     # every internal link in every story lands on a bookmark
@@ -553,7 +553,7 @@ def test_sample_covers_lists_and_numbering(sample) -> None:
 def test_minimal_document_with_image_and_nested_lists(tmp_path) -> None:
     from PIL import Image as PImage
 
-    from publish.model import Document, Heading, Image, Link, ListBlock, Meta, Text
+    from publish.model import Attr, Document, Heading, Image, Link, ListBlock, Meta, Text
 
     PImage.new("RGB", (2400, 600), "red").save(tmp_path / "fig.png", dpi=(96, 96))
     items = ((Paragraph((Text("a"),)), ListBlock(True, ((Paragraph((Text("a.i"),)),),))),
@@ -562,7 +562,7 @@ def test_minimal_document_with_image_and_nested_lists(tmp_path) -> None:
         Paragraph((Image("fig.png", "A red bar", title="Figure 1"),)),
         ListBlock(True, items), ListBlock(True, ((Paragraph((Text("again"),)),),)),
         Paragraph((Text("中文 and "), Link("#x", (Text("a self link"),)))),
-        Heading(2, (Text("X"),), id="x"),
+        Heading(2, (Text("X"),), Attr("x")),
     ))
     pkg = Package(docx_writer.render(doc, RenderOptions(epoch=EPOCH),
                                      _resolver(tmp_path / "a.md")))

@@ -23,8 +23,8 @@ from lxml import etree
 
 from publish.diagnostics import RenderError
 from publish.model import (
-    Annotation, Document, GlossaryEntry, Heading, Image, Link, Meta, NoteRef, Paragraph,
-    Person, SpeakerRef, TermRef, Text, blocks_text, iter_all_inlines, plain_text,
+    Annotation, Attr, Document, GlossaryEntry, Heading, Image, Link, Meta, NoteRef, Paragraph,
+    Person, SpeakerRef, TermRef, Text, blocks_text, nodes, plain_text,
 )
 from publish.options import RenderOptions
 from publish.resources import Resolver
@@ -82,10 +82,10 @@ def _minimal_document() -> Document:
     return Document(
         meta=Meta(title="Minimal", authors=("Ann Author",), lang="en"),
         blocks=(
-            Heading(1, (Text("Only section"),), id="only-section"),
+            Heading(1, (Text("Only section"),), Attr("only-section")),
             Paragraph((Text("One paragraph, linking to "),
                        Link("#only-section", (Text("this section"),)), Text("."))),
-            Heading(2, (Text("A subheading"),), id="a-subheading"),
+            Heading(2, (Text("A subheading"),), Attr("a-subheading")),
             Paragraph((Text("Under the subheading."),)),
         ),
         source_path="minimal.md",
@@ -104,10 +104,10 @@ def _chinese_document() -> Document:
     blocks = (
         Paragraph((Text("Opening with 数据 and an image "),
                    Image(src="dot.png", alt="A small teal square"), Text("."))),
-        Heading(1, (Text("Second 第二"),), id="second"),
-        Paragraph((SpeakerRef(wang, (Text("Wang"),), id="speaker-wang-wei-1", first=True),
-                   Text(" on the "), TermRef(dsl, (Text("DSL"),), id="use-dsl-1", first=True),
-                   NoteRef(note, (), id="noteref-n1"), Text("."))),
+        Heading(1, (Text("Second 第二"),), Attr("second")),
+        Paragraph((SpeakerRef(wang.id, (Text("Wang"),), id="speaker-wang-wei-1", first=True),
+                   Text(" on the "), TermRef(dsl.id, (Text("DSL"),), id="use-dsl-1", first=True),
+                   NoteRef(note.id, (), id="noteref-n1"), Text("."))),
     )
     meta = Meta(title="数据帝国: a bilingual test", authors=("A One", "B Two", "C Three"),
                 publisher="Test Press", date="2021-09-20", lang="en-GB", rights="© Test Press",
@@ -282,7 +282,7 @@ def test_package_metadata(name, books) -> None:
     assert len(summary) == 1 and len(summary[0]) > 40
     assert texts("//opf:meta[@property='dcterms:conformsTo']/text()") == [
         "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
-    images = [i for i in iter_all_inlines(book.doc.blocks) if isinstance(i, Image)]
+    images = [i for i in nodes(book.doc.blocks) if isinstance(i, Image)]
     assert ("visual" in texts("//opf:meta[@property='schema:accessMode']/text()")) == bool(images)
     assert ("alternativeText" in features) == bool(images)
 
@@ -460,12 +460,12 @@ def test_glossary_linked_both_ways_and_bilingual(name, books) -> None:
         else:
             assert back == []
     # Every term use in the text links to its entry.
-    uses = [i for i in iter_all_inlines(book.doc.blocks) if isinstance(i, TermRef)]
+    uses = [i for i in nodes(book.doc.blocks) if isinstance(i, TermRef)]
     assert uses
     for use in uses:
         f, el = index[use.id]
         if el.tag == "{%s}a" % NS["h"]:
-            assert _target(book, f, el.get("href")) == ("glossary.xhtml", f"gloss-{use.entry.id}")
+            assert _target(book, f, el.get("href")) == ("glossary.xhtml", f"gloss-{use.ref}")
 
 
 @pytest.mark.parametrize("name", ["article", "sample", "chinese"])

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from publish.diagnostics import RenderError
 from publish.model import (
     Attr, CodeBlock, Document, Heading, Image, LineBreak,
-    Span, Text, blocks_text, iter_all_inlines, plain_text,
+    Span, Text, blocks_text, nodes, plain_text,
 )
 from publish.resources import Resolver
 from publish.writers.html import (
@@ -146,10 +146,10 @@ def test_terms_and_speakers_link(doc):
     frags = render_fragments(doc, HtmlContext("epub", href=lambda i: "g.xhtml#" + i))
     root = parse(all_html(frags))
     terms = root.xpath("//h:a[contains(@class,'term')]", namespaces=NS)
-    uses = [i for i in iter_all_inlines(doc.blocks) if type(i).__name__ == "TermRef"]
+    uses = [i for i in nodes(doc.blocks) if type(i).__name__ == "TermRef"]
     assert len(terms) == len(uses)
     for a, use in zip(terms, uses):
-        assert a.get("href") == "g.xhtml#gloss-" + use.entry.id
+        assert a.get("href") == "g.xhtml#gloss-" + use.ref
         assert a.get("id") == use.id
     speakers = root.xpath("//h:span[contains(@class,'speaker')]", namespaces=NS)
     assert [s.get("id") for s in speakers] == ["speaker-elon-musk-1"]
@@ -161,7 +161,7 @@ def test_terms_and_speakers_link(doc):
 
 
 def test_credit_div_and_void_elements(doc):
-    out = render_blocks(doc.blocks, HtmlContext("print"))
+    out = render_blocks(doc.blocks, HtmlContext("print"), doc)
     root = parse(out)
     assert root.xpath("//h:div[@class='credit']", namespaces=NS)
     assert "<br/>" in out and "<hr/>" in out
@@ -196,7 +196,7 @@ def test_escaping_of_text_and_attributes():
 
 
 def test_headings_keep_model_ids():
-    out = render_blocks((Heading(2, (Text("Sub"),), id="sub"), CodeBlock("a\n")), HtmlContext("epub"))
+    out = render_blocks((Heading(2, (Text("Sub"),), Attr("sub")), CodeBlock("a\n")), HtmlContext("epub"))
     assert parse(out).xpath("//h:h2[@id='sub']", namespaces=NS)
 
 

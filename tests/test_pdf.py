@@ -247,12 +247,12 @@ def test_editorial_text_absent(article, article_pdf):
 
 
 def test_terms_link_to_glossary_with_page_numbers(article, article_pdf, article_reader):
-    from publish.model import TermRef, iter_all_inlines
-    uses = [i for i in iter_all_inlines(article.blocks) if isinstance(i, TermRef)]
+    from publish.model import TermRef, nodes
+    uses = [i for i in nodes(article.blocks) if isinstance(i, TermRef)]
     links = link_targets(article_reader)
     dests = dest_pages(article_reader)
-    for entry in {u.entry.id for u in uses}:
-        n = sum(1 for u in uses if u.entry.id == entry)
+    for entry in {u.ref for u in uses}:
+        n = sum(1 for u in uses if u.ref == entry)
         assert sum(1 for _, d in links if d == f"gloss-{entry}") >= n, entry
     # the glossary's "p. N" is the page of the first use, and links there
     glossary_page = dests[f"gloss-{article.glossary[0].id}"]

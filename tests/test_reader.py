@@ -9,7 +9,7 @@ import pytest
 
 from dump import dump
 from publish.build import load
-from publish.model import Annotation, NoteRef, TermRef, iter_all_inlines
+from publish.model import NoteRef, SpeakerRef, TermRef, nodes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reader"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.md"))
@@ -24,21 +24,20 @@ def test_fixture(name: str) -> None:
     assert got == expected_path.read_text(encoding="utf-8")
 
 
-def test_model_is_immutable_and_references_are_objects() -> None:
+def test_model_is_immutable_and_references_resolve_by_id() -> None:
     doc = load(FIXTURES / "refs.md")
     with pytest.raises(AttributeError):
         doc.meta.title = "x"  # type: ignore[misc]
-    refs = [i for i in iter_all_inlines(doc.blocks) if isinstance(i, (TermRef, NoteRef))]
-    # every reference holds the same object as the document's collections
-    entries = {e.id: e for e in doc.glossary}
-    notes = {a.id: a for a in doc.annotations}
+    refs = [i for i in nodes(doc) if isinstance(i, (TermRef, NoteRef, SpeakerRef))]
+    assert {type(r) for r in refs} == {TermRef, NoteRef, SpeakerRef}
+    # every reference is an id that the document resolves to its (transformed) record
     for r in refs:
         if isinstance(r, TermRef):
-            assert r.entry is entries[r.entry.id] or r.entry == entries[r.entry.id]
-            assert r.entry.first_use_id == "use-cac-1"
+            assert doc.entry(r.ref).first_use_id == "use-cac-1"
+        elif isinstance(r, NoteRef):
+            assert doc.note(r.ref).anchor_id == r.id
         else:
-            assert isinstance(r.annotation, Annotation)
-            assert r.annotation == notes[r.annotation.id]
+            assert doc.person(r.ref).first_use_id is not None
 
 
 def test_reader_notes_numbered_once_editorial_unnumbered() -> None:

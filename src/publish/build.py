@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib
 import json
 import os
 import signal
@@ -30,22 +29,10 @@ from typing import Callable, Iterator
 
 from .diagnostics import Collector, Diagnostic, PublishError, RenderError
 from .model import Document
-from .options import FORMATS, RenderOptions, epoch_from
+from .options import RenderOptions, epoch_from
 from .resources import PACKAGE_DIR, Resolver
+from .writers import WRITERS
 
-WRITER_MODULES = {fmt: f"publish.writers.{fmt}" for fmt in FORMATS}
-# What in styles/ each format depends on (globs relative to the styles folder).
-STYLE_DEPS: dict[str, tuple[str, ...]] = {
-    "pdf": ("print.css", "fonts/**/*", "templates/pdf/**/*", "images/**/*"),
-    "epub": ("epub.css", "fonts/**/*", "templates/epub/**/*", "images/**/*"),
-    "docx": ("reference.docx",),
-}
-# Libraries whose version changes an output.
-LIBRARIES: dict[str, tuple[str, ...]] = {
-    "pdf": ("weasyprint", "pydyf", "jinja2", "markdown-it-py", "mdit-py-plugins"),
-    "epub": ("ebooklib", "lxml", "jinja2", "markdown-it-py", "mdit-py-plugins"),
-    "docx": ("python-docx", "lxml", "markdown-it-py", "mdit-py-plugins"),
-}
 MANIFEST_VERSION = 2
 LOCK_NAME = ".publish.lock"
 CACHE_DIR = ".publish-cache"
@@ -61,8 +48,8 @@ class BadEnvironment(PublishError):
 
 
 def available_formats() -> tuple[str, ...]:
-    """Formats whose writer is installed."""
-    return tuple(f for f in FORMATS if (PACKAGE_DIR / "writers" / f"{f}.py").is_file())
+    """Every format of the writers' table."""
+    return tuple(WRITERS)
 
 
 # --------------------------------------------------------------------------- reading
@@ -99,11 +86,10 @@ def load(source: Path, resolver: Resolver | None = None) -> Document:
 
 
 def render(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
-    """Render one format in this process."""
-    if fmt not in WRITER_MODULES:
+    """Render one format in this process (its main file)."""
+    if fmt not in WRITERS:
         raise RenderError(Diagnostic(doc.source_path, 1, 1, "error", f"unknown format '{fmt}'"))
-    writer = importlib.import_module(WRITER_MODULES[fmt])
-    return writer.render(doc, options, resolver)
+    return WRITERS[fmt].render(doc, options, resolver)[""]
 
 
 # --------------------------------------------------------------------------- files
@@ -138,8 +124,8 @@ def _unlink(p: Path) -> None:
 
 def remove_stale_temporaries(out_dir: Path, stem: str) -> None:
     """Temporary files a killed build left behind (only ever ours, only under the lock)."""
-    for fmt in FORMATS:
-        for p in out_dir.glob(f".{stem}.{fmt}.*.tmp"):
+    for w in WRITERS.values():
+        for p in out_dir.glob(f".{w.filename(stem)}.*.tmp"):
             _unlink(p)
 
 
@@ -210,14 +196,14 @@ def _glob_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:
 
 
 def _package_files() -> list[Path]:
-    return sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".xhtml", ".j2", ".css", ".txt", ".svg") and "__pycache__" not in p.parts)
+    return sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".xhtml", ".j2", ".css", ".txt", ".svg", ".yaml") and "__pycache__" not in p.parts)
 
 
 def _library_versions(fmt: str) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in LIBRARIES.get(fmt, ()):
+    for name in WRITERS[fmt].libraries:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -227,7 +213,7 @@ def _library_versions(fmt: str) -> dict[str, str]:
 
 def style_files(fmt: str, styles_dir: Path) -> list[Path]:
     """The files in styles/ that an output of ``fmt`` depends on."""
-    return _glob_files(styles_dir, STYLE_DEPS[fmt])
+    return _glob_files(styles_dir, WRITERS[fmt].styles)
 
 
 def dependencies(fmt: str, inputs: list[Path], resolver: Resolver) -> list[Path]:
@@ -431,7 +417,7 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
         raise BadEnvironment(Diagnostic("SOURCE_DATE_EPOCH", 1, 1, "error", str(exc))) from None
     formats = tuple(dict.fromkeys(formats))
     base_options = RenderOptions.from_env(paper=req.paper, environ=env)  # type: ignore[arg-type]
-    targets = {fmt: out_dir / f"{source.stem}.{fmt}" for fmt in formats}
+    targets = {fmt: out_dir / WRITERS[fmt].filename(source.stem) for fmt in formats}
 
     with BuildLock(out_dir, wait=req.lock_wait, on_wait=lambda m: emit("*", "waiting", {"message": m})):
         remove_stale_temporaries(out_dir, source.stem)

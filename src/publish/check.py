@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from .diagnostics import Collector
 from .model import (
-    Div, Document, GlossaryEntry, Heading, Inline, Link, NoteRef, Paragraph, Span,
-    SpeakerRef, TermRef, Text, Emph, Strong, iter_all_inlines, iter_blocks, iter_inlines, plain_text,
+    Document, GlossaryEntry, Heading, Image, Link, Paragraph, TermRef, Text, nodes, plain_text, query,
 )
 
 
@@ -26,40 +25,28 @@ def lint(doc: Document, diag: Collector) -> None:
 
 
 def document_ids(doc: Document) -> set[str]:
-    """Every id a link may point at, in every format: headings, {#id}s on spans
-    and divs, glossary entries (gloss-ID) and people (person-ID)."""
+    """Every id a link may point at, in every format: headings and every {#id}
+    (spans, divs, images, tables, figures, ...) in the text and reader notes,
+    glossary entries (gloss-ID) and people (person-ID)."""
     ids: set[str] = {e.anchor for e in doc.glossary} | {p.anchor for p in doc.people}
-    blocks = list(iter_blocks(doc.blocks)) + [b for a in doc.reader_notes for b in iter_blocks(a.body)]
-    for b in blocks:
-        if isinstance(b, Heading) and b.id:
-            ids.add(b.id)
-        elif isinstance(b, Div) and b.attr.id:
-            ids.add(b.attr.id)
-    for i in iter_all_inlines(tuple(blocks)):
-        if isinstance(i, Span) and i.attr.id:
-            ids.add(i.attr.id)
+    for n in nodes((doc.blocks, doc.reader_notes)):
+        ident = n.attr.id if hasattr(n, "attr") else ""
+        if ident:
+            ids.add(ident)
     return ids
-
-
-def _all_inlines(doc: Document):
-    yield from iter_all_inlines(doc.blocks)
-    for a in doc.annotations:
-        yield from iter_all_inlines(a.body)
-    for e in doc.glossary:
-        yield from iter_inlines(e.definition)
 
 
 def _link_targets(doc: Document, diag: Collector) -> None:
     """A link to #id must have somewhere to go in every format."""
     ids = document_ids(doc)
-    for i in _all_inlines(doc):
+    for i in nodes(doc):
         if isinstance(i, Link) and i.url.startswith("#") and i.url[1:] not in ids and i.pos is not None:
             diag.error(i.pos.path, i.pos.line, i.pos.col,
                        f"link to '{i.url}': no heading, {{#id}}, gloss-ID or person-ID has that id")
 
 
 def _unused(doc: Document, diag: Collector) -> None:
-    used = {i.entry.id for i in iter_all_inlines(doc.blocks) if isinstance(i, TermRef)}
+    used = set(query(doc.blocks, lambda i: i.ref if isinstance(i, TermRef) else None))
     for e in doc.glossary:
         if e.id not in used and e.pos is not None:
             diag.warning(e.pos.path, e.pos.line, e.pos.col, f"glossary entry '{e.id}' is never used in the text")
@@ -88,47 +75,38 @@ def _unmarked(doc: Document, diag: Collector) -> None:
     pats = _name_pattern(doc.glossary)
     if not pats:
         return
-
-    def visit(inlines: tuple[Inline, ...]) -> None:
-        for i in inlines:
-            if isinstance(i, TermRef):
-                continue  # marked: its text is a use already
-            if isinstance(i, Text):
-                taken: list[tuple[int, int]] = []
-                for pat, entry, _name in pats:
-                    for m in pat.finditer(i.text):
-                        if any(m.start() < b and a < m.end() for a, b in taken):
-                            continue
-                        taken.append((m.start(), m.end()))
-                        p = i.pos
-                        if p is None:
-                            continue
-                        diag.warning(p.path, p.line, p.col + m.start(),
-                                     f"unmarked use of glossary term '{m.group(0)}' (entry '{entry.id}'): "
-                                     f"write [{m.group(0)}]{{.term ref={entry.id}}}")
-            elif isinstance(i, (Emph, Strong, Link, Span, NoteRef, SpeakerRef)):
-                visit(i.content)
-
-    for b in iter_blocks(doc.blocks):
-        if isinstance(b, (Paragraph, Heading)):
-            visit(b.content)
+    runs = tuple(query(doc.blocks, lambda b: b.content if isinstance(b, (Paragraph, Heading)) else None))
+    marked = {id(t) for r in nodes(runs) if isinstance(r, TermRef) for t in nodes(r.content)}
+    for i in (t for t in nodes(runs) if isinstance(t, Text) and id(t) not in marked):
+        taken: list[tuple[int, int]] = []
+        for pat, entry, _name in pats:
+            for m in pat.finditer(i.text):
+                if any(m.start() < b and a < m.end() for a, b in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                p = i.pos
+                if p is None:
+                    continue
+                diag.warning(p.path, p.line, p.col + m.start(),
+                             f"unmarked use of glossary term '{m.group(0)}' (entry '{entry.id}'): "
+                             f"write [{m.group(0)}]{{.term ref={entry.id}}}")
 
 
 def _expansions(doc: Document, diag: Collector) -> None:
     expanded: set[str] = set()
     warned: set[str] = set()
-    for i in iter_all_inlines(doc.blocks):
-        if not isinstance(i, TermRef) or not i.entry.expansion:
+    uses = [i for i in nodes(doc.blocks) if isinstance(i, TermRef)]
+    for i in uses:
+        e = doc.entry(i.ref)
+        if not e.expansion:
             continue
-        e = i.entry
         text = _norm(plain_text(i.content))
         if _norm(e.expansion) in text:
             expanded.add(e.id)
         elif text == _norm(e.term) and e.id not in expanded and e.id not in warned and i.pos:
             warned.add(e.id)
             later = any(
-                isinstance(j, TermRef) and j.entry.id == e.id and _norm(e.expansion) in _norm(plain_text(j.content))
-                for j in iter_all_inlines(doc.blocks)
+                j.ref == e.id and _norm(e.expansion) in _norm(plain_text(j.content)) for j in uses
             )
             msg = (f"abbreviation '{e.term}' is used before its expansion '{e.expansion}'" if later
                    else f"abbreviation '{e.term}' is never expanded in the text ('{e.expansion}')")
@@ -156,11 +134,9 @@ class Counts:
 
 
 def counts(doc: Document) -> Counts:
-    from .model import Image
-
-    paras = [b for b in iter_blocks(doc.blocks) if isinstance(b, Paragraph)]
-    heads = [b for b in iter_blocks(doc.blocks) if isinstance(b, Heading)]
-    inl = list(iter_all_inlines(doc.blocks))
+    inl = list(nodes(doc.blocks))
+    paras = [b for b in inl if isinstance(b, Paragraph)]
+    heads = [b for b in inl if isinstance(b, Heading)]
     kinds: Counter[str] = Counter(a.kind for a in doc.annotations)
     words = sum(len(plain_text(b.content).split()) for b in paras)
     return Counts(

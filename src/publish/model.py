@@ -3,16 +3,23 @@
 Only the reader builds it from Markdown and YAML; transforms return new trees
 (``dataclasses.replace``); writers read it and never open source files.
 
-References are resolved objects, not strings: a term use holds its
-``GlossaryEntry``, a note anchor its ``Annotation``, a speaker mark its ``Person``.
-Numbering (notes), first uses (terms, people) and ids are filled in by the
+References between nodes are ids, resolved through the document (as in
+Pandoc, where a ``Cite`` names a key): a term use holds its entry's id,
+``doc.entry(ref)`` finds the entry; likewise ``doc.note(ref)`` and
+``doc.person(ref)``. A transform that updates an entry never has to relink the
+tree. Numbering (notes), first uses (terms, people) and ids are filled in by the
 transforms in ``publish.transforms`` before any writer runs.
+
+One generic traversal serves everything (Pandoc's ``walk``/``query``):
+``walk(node, fn)`` rebuilds a tree bottom-up, ``nodes(node)`` yields every node
+in reading order, ``query(node, fn)`` collects what ``fn`` returns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterator, Literal, Union
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import cached_property
+from typing import Any, Callable, Iterator, Literal, TypeVar, Union
 
 # --------------------------------------------------------------------------
 # Positions (for diagnostics only; never part of equality)
@@ -151,6 +158,9 @@ class Attr:
         return default
 
 
+NO_ATTR = Attr()
+
+
 @dataclass(frozen=True)
 class Text:
     text: str
@@ -168,8 +178,33 @@ class Strong:
 
 
 @dataclass(frozen=True)
+class Strikeout:
+    content: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
+class Subscript:
+    content: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
+class Superscript:
+    content: tuple["Inline", ...]
+
+
+@dataclass(frozen=True)
 class Code:
     text: str
+    attr: Attr = NO_ATTR
+
+
+@dataclass(frozen=True)
+class Math:
+    """TeX math: ``$x^2$`` (inline) or ``$$…$$`` (display), as Pandoc's ``Math``."""
+
+    text: str
+    display: bool = False
+    pos: Pos | None = _pos()
 
 
 @dataclass(frozen=True)
@@ -187,17 +222,19 @@ class Link:
     url: str  # an absolute URL (https:, mailto:, ...) or "#id" of a place in the document
     content: tuple["Inline", ...]
     title: str = ""
+    attr: Attr = NO_ATTR
     pos: Pos | None = _pos()
 
 
 @dataclass(frozen=True)
 class Image:
-    """An image. ``src`` is the resolved path relative to the source folder."""
+    """An image. ``src`` is the resolved path relative to the source folder.
+    ``attr`` may hold ``width``/``height`` (``{width=50%}``, as Pandoc)."""
 
     src: str
     alt: str
     title: str = ""
-    attr: Attr = Attr()
+    attr: Attr = NO_ATTR
     pos: Pos | None = _pos()
 
 
@@ -209,9 +246,10 @@ class Span:
 
 @dataclass(frozen=True)
 class TermRef:
-    """A use of a glossary term: ``[CAC]{.term}`` or ``[the regulator]{.term ref=cac}``."""
+    """A use of a glossary term: ``[CAC]{.term}`` or ``[the regulator]{.term ref=cac}``.
+    ``ref`` is the entry's id (``doc.entry(ref)``)."""
 
-    entry: GlossaryEntry
+    ref: str
     content: tuple["Inline", ...]
     id: str = ""  # unique anchor id, e.g. "use-cac-1" (transforms.terms)
     first: bool = False  # first use of this entry in the text
@@ -221,10 +259,11 @@ class TermRef:
 @dataclass(frozen=True)
 class NoteRef:
     """The anchor of an annotation: ``[Didi Chuxing]{.note ref=didi-delisting}``.
+    ``ref`` is the annotation's id (``doc.note(ref)``).
 
     For a Markdown footnote ``content`` is empty (a point anchor)."""
 
-    annotation: Annotation
+    ref: str
     content: tuple["Inline", ...]
     id: str = ""  # anchor id, e.g. "noteref-didi-delisting"
     pos: Pos | None = _pos()
@@ -232,9 +271,10 @@ class NoteRef:
 
 @dataclass(frozen=True)
 class SpeakerRef:
-    """A quoted person: ``[Kendra Schaefer]{.speaker ref=kendra-schaefer}``."""
+    """A quoted person: ``[Kendra Schaefer]{.speaker ref=kendra-schaefer}``.
+    ``ref`` is the person's id (``doc.person(ref)``)."""
 
-    person: Person
+    ref: str
     content: tuple["Inline", ...]
     id: str = ""
     first: bool = False
@@ -242,9 +282,10 @@ class SpeakerRef:
 
 
 Inline = Union[
-    Text, Emph, Strong, Code, SoftBreak, LineBreak, Link, Image, Span,
-    TermRef, NoteRef, SpeakerRef,
+    Text, Emph, Strong, Strikeout, Subscript, Superscript, Code, Math, SoftBreak, LineBreak,
+    Link, Image, Span, TermRef, NoteRef, SpeakerRef,
 ]
+INLINE_TYPES: tuple[type, ...] = Inline.__args__  # type: ignore[attr-defined]
 
 # --------------------------------------------------------------------------
 # Blocks
@@ -254,12 +295,24 @@ Inline = Union[
 class Heading:
     level: int
     content: tuple[Inline, ...]
-    id: str = ""
+    attr: Attr = NO_ATTR
     pos: Pos | None = _pos()
+
+    @property
+    def id(self) -> str:
+        return self.attr.id
 
 
 @dataclass(frozen=True)
 class Paragraph:
+    content: tuple[Inline, ...]
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True)
+class Plain:
+    """Inlines not set as a paragraph of their own (a table cell, a short caption): Pandoc's ``Plain``."""
+
     content: tuple[Inline, ...]
     pos: Pos | None = _pos()
 
@@ -293,8 +346,12 @@ class DefinitionList:
 @dataclass(frozen=True)
 class CodeBlock:
     text: str
-    language: str = ""
+    attr: Attr = NO_ATTR
     pos: Pos | None = _pos()
+
+    @property
+    def language(self) -> str:
+        return self.attr.classes[0] if self.attr.classes else ""
 
 
 @dataclass(frozen=True)
@@ -311,10 +368,65 @@ class Div:
     pos: Pos | None = _pos()
 
 
+Alignment = Literal["default", "left", "right", "center"]
+
+
+@dataclass(frozen=True)
+class ColSpec:
+    align: Alignment = "default"
+    width: float | None = None  # fraction of the text width; None: as the content needs
+
+
+@dataclass(frozen=True)
+class Cell:
+    content: tuple["Block", ...]
+    align: Alignment = "default"  # "default": the column's alignment
+    rowspan: int = 1
+    colspan: int = 1
+    header: bool = False  # a header cell (all cells of head rows; row headers in the body)
+    attr: Attr = NO_ATTR
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[Cell, ...]
+    attr: Attr = NO_ATTR
+
+
+@dataclass(frozen=True)
+class Table:
+    """Pandoc's table, simplified to one body: column specs, head rows (repeated on
+    every page), body rows, foot rows; cells hold blocks and may span rows and columns."""
+
+    colspecs: tuple[ColSpec, ...]
+    head: tuple[Row, ...]
+    body: tuple[Row, ...]
+    caption: tuple["Block", ...] = ()
+    foot: tuple[Row, ...] = ()
+    attr: Attr = NO_ATTR
+    pos: Pos | None = _pos()
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return self.head + self.body + self.foot
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image or a table with its caption (Pandoc's implicit figure: an image
+    alone in its paragraph, its alt text the caption)."""
+
+    content: tuple["Block", ...]
+    caption: tuple["Block", ...] = ()
+    attr: Attr = NO_ATTR
+    pos: Pos | None = _pos()
+
+
 Block = Union[
-    Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock,
-    ThematicBreak, Div,
+    Heading, Paragraph, Plain, BlockQuote, ListBlock, DefinitionList, CodeBlock,
+    ThematicBreak, Div, Table, Figure,
 ]
+BLOCK_TYPES: tuple[type, ...] = Block.__args__  # type: ignore[attr-defined]
 
 # --------------------------------------------------------------------------
 # Metadata and document
@@ -351,6 +463,21 @@ class Document:
     people: tuple[Person, ...] = ()  # in order of first speaker mark
     source_path: str = ""  # for messages only; writers never open it
 
+    # ---- references by id (pure views; cached on first use) ----
+    @cached_property
+    def _index(self) -> tuple[dict[str, GlossaryEntry], dict[str, Annotation], dict[str, Person]]:
+        return ({e.id: e for e in self.glossary}, {a.id: a for a in self.annotations},
+                {p.id: p for p in self.people})
+
+    def entry(self, ref: str) -> GlossaryEntry:
+        return self._index[0][ref]
+
+    def note(self, ref: str) -> Annotation:
+        return self._index[1][ref]
+
+    def person(self, ref: str) -> Person:
+        return self._index[2][ref]
+
     # ---- conveniences for writers (pure views, no computation of numbers) ----
     @property
     def reader_notes(self) -> tuple[Annotation, ...]:
@@ -362,72 +489,95 @@ class Document:
 
 
 # --------------------------------------------------------------------------
-# Traversal helpers (read-only; transforms use publish.transforms.base)
+# The one traversal (Pandoc's Walk): every transform, check, writer and test
+# dump goes through ``walk``, ``nodes`` or ``query``.
+
+_LEAVES = (Pos, Attr)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _is_block(node: object) -> bool:
-    return isinstance(
-        node,
-        (Heading, Paragraph, BlockQuote, ListBlock, DefinitionList, CodeBlock,
-         ThematicBreak, Div),
-    )
+def _child_fields(cls: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name != "pos")
+        _CHILD_FIELDS[cls] = names
+    return names
 
 
-def iter_blocks(blocks: tuple[Block, ...]) -> Iterator[Block]:
-    """Every block, depth first, in reading order (not annotation bodies)."""
-    for b in blocks:
-        yield b
-        if isinstance(b, (BlockQuote, Div)):
-            yield from iter_blocks(b.content)
-        elif isinstance(b, ListBlock):
-            for item in b.items:
-                yield from iter_blocks(item)
-        elif isinstance(b, DefinitionList):
-            for it in b.items:
-                for d in it.definitions:
-                    yield from iter_blocks(d)
+def _is_node(x: object) -> bool:
+    return is_dataclass(x) and not isinstance(x, (type, *_LEAVES))
 
 
-def iter_inlines(inlines: tuple[Inline, ...]) -> Iterator[Inline]:
-    """Every inline, depth first, in reading order."""
-    for i in inlines:
-        yield i
-        if isinstance(i, (Emph, Strong, Link, Span, TermRef, NoteRef, SpeakerRef)):
-            yield from iter_inlines(i.content)
+N = TypeVar("N")
 
 
-def iter_all_inlines(blocks: tuple[Block, ...]) -> Iterator[Inline]:
-    for b in iter_blocks(blocks):
-        if isinstance(b, (Heading, Paragraph)):
-            yield from iter_inlines(b.content)
-        elif isinstance(b, DefinitionList):
-            for it in b.items:
-                yield from iter_inlines(it.term)
+def walk(node: N, fn: Callable[[Any], Any]) -> N:
+    """Rebuild ``node`` bottom-up: every node's children first, then ``fn(node)``.
+
+    ``fn`` sees every node (blocks, inlines, cells, entries, notes, the document
+    itself) in reading order of their ends and returns it, or a replacement of
+    the same kind. Unchanged subtrees keep their identity."""
+    if isinstance(node, tuple):
+        new = tuple(walk(x, fn) for x in node)
+        return node if all(a is b for a, b in zip(new, node)) else new  # type: ignore[return-value]
+    if not _is_node(node):
+        return node
+    changes = {}
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, tuple) or _is_node(value):
+            new_value = walk(value, fn)
+            if new_value is not value:
+                changes[name] = new_value
+    if changes:
+        node = replace(node, **changes)  # type: ignore[type-var]
+    return fn(node)
 
 
-def plain_text(inlines: tuple[Inline, ...]) -> str:
-    """The text a reader sees, without markup."""
+def nodes(node: object) -> Iterator[Any]:
+    """Every node under ``node`` (itself included), depth first, in reading order."""
+    return (n for _, n in nodes_with_depth(node) if not isinstance(n, tuple))
+
+
+def nodes_with_depth(node: object, depth: int = 0) -> Iterator[tuple[int, Any]]:
+    """``nodes`` with each node's depth below ``node`` (for dumps). A tuple that
+    stands in a tuple (a list item's blocks) is yielded too, as a level of its own."""
+    if isinstance(node, tuple):
+        for x in node:
+            if isinstance(x, tuple):
+                yield depth, x
+                yield from nodes_with_depth(x, depth + 1)
+            else:
+                yield from nodes_with_depth(x, depth)
+        return
+    if not _is_node(node):
+        return
+    yield depth, node
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, tuple) or _is_node(value):
+            yield from nodes_with_depth(value, depth + 1)
+
+
+def query(node: object, fn: Callable[[Any], Any]) -> list[Any]:
+    """What ``fn`` returns (when not None) for every node, in reading order."""
+    return [r for n in nodes(node) if (r := fn(n)) is not None]
+
+
+def plain_text(content: object) -> str:
+    """The text a reader sees, without markup (inlines or blocks)."""
     out: list[str] = []
-    for i in inlines:
-        if isinstance(i, Text):
-            out.append(i.text)
-        elif isinstance(i, Code):
+    for i in nodes(content):
+        if isinstance(i, (Text, Code, Math)):
             out.append(i.text)
         elif isinstance(i, (SoftBreak, LineBreak)):
             out.append(" ")
         elif isinstance(i, Image):
             out.append(i.alt)
-        else:
-            out.append(plain_text(i.content))
     return "".join(out)
 
 
 def blocks_text(blocks: tuple[Block, ...]) -> list[str]:
-    """Plain text of each paragraph-like block, in order."""
-    out: list[str] = []
-    for b in iter_blocks(blocks):
-        if isinstance(b, (Heading, Paragraph)):
-            out.append(plain_text(b.content))
-        elif isinstance(b, CodeBlock):
-            out.append(b.text)
-    return out
+    """Plain text of each paragraph-like block (and table cell), in order."""
+    return query(blocks, lambda b: plain_text(b.content) if isinstance(b, (Heading, Paragraph, Plain))
+                 else b.text if isinstance(b, CodeBlock) else None)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Paper = Literal["a4", "letter"]
-FORMATS: tuple[str, ...] = ("pdf", "epub", "docx")
+from .writers import WRITERS
+
+FORMATS: tuple[str, ...] = tuple(WRITERS)
 PAPERS: tuple[str, ...] = ("a4", "letter")
 
 

@@ -28,7 +28,7 @@ from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
     Person, Pos, RESERVED_ID_PREFIXES, RESERVED_IDS, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
-    ThematicBreak, id_is_reserved, iter_inlines,
+    ThematicBreak, id_is_reserved, nodes,
 )
 
 # markdown-it stops parsing (silently dropping the rest) past maxNesting token
@@ -192,7 +192,7 @@ class Converter:
             elif ty == "heading_open":
                 self._enter(t)
                 content, ident = self._heading_attrs(self.inlines(toks[i + 1]), str(t.attrs.get("id", "")))
-                out.append(Heading(int(t.tag[1]), content, id=self._ident(ident, self._pos(t)), pos=self._pos(t)))
+                out.append(Heading(int(t.tag[1]), content, Attr(self._ident(ident, self._pos(t))), pos=self._pos(t)))
                 i += 3
             elif ty == "paragraph_open":
                 self._enter(t)
@@ -214,7 +214,7 @@ class Converter:
                 i = j + 1
             elif ty in ("fence", "code_block"):
                 lang = (t.info or "").strip().split(" ")[0] if ty == "fence" else ""
-                out.append(CodeBlock(t.content, language=lang, pos=self._pos(t)))
+                out.append(CodeBlock(t.content, Attr(classes=(lang,) if lang else ()), pos=self._pos(t)))
                 i += 1
             elif ty == "html_block":
                 out.extend(self._html_block(t))
@@ -403,7 +403,7 @@ class Converter:
             self.diag.error(pos.path, pos.line, pos.col,
                             f"link to '{href[:40]}' refused ({bad.group(1).lower()}: URLs are not allowed)")
             return Span(Attr(), inner)
-        nested = next((i for i in iter_inlines(inner) if isinstance(i, (Link, NoteRef))), None)
+        nested = next((i for i in nodes(inner) if isinstance(i, (Link, NoteRef))), None)
         if nested is not None:
             what = "a link" if isinstance(nested, Link) else "a note anchor"
             self.diag.error(pos.path, pos.line, pos.col, f"{what} cannot stand inside a link")
@@ -515,7 +515,7 @@ class Converter:
             shell = Annotation(id=ann_id, kind="footnote", body=(), pos=pos)
             self.refs.annotations[ann_id] = shell
             self.refs.footnotes.append(shell)
-        return NoteRef(shell, (), pos=pos)
+        return NoteRef(shell.id, (), pos=pos)
 
     def _span(self, attrs: dict, content: tuple[Inline, ...], pos: Pos) -> Inline:
         classes = tuple(str(attrs.pop("class", "")).split())
@@ -536,7 +536,7 @@ class Converter:
                 what = f"'{ref}'" if ref else f"for '{text}' (no entry has that term or alias; add ref=ID)"
                 self.diag.error(pos.path, pos.line, pos.col, f"unknown glossary term {what}")
                 return Span(Attr(ident, classes, _kv(attrs)), content)
-            return TermRef(entry, content, pos=pos)
+            return TermRef(entry.id, content, pos=pos)
         if kind == "note":
             if self.in_note:
                 self.diag.error(pos.path, pos.line, pos.col, "a note cannot contain another note")
@@ -554,14 +554,14 @@ class Converter:
                                 f"annotation '{ref}' is already anchored at line {first.line}")
                 return Span(Attr(ident, (), ()), content)
             self.refs.anchored[ref] = pos
-            return NoteRef(ann, content, pos=pos)
+            return NoteRef(ann.id, content, pos=pos)
         # speaker
         person = self.refs.people.get(ref) if ref else self.refs.people_by_name.get(_norm(text))
         if person is None:
             what = f"'{ref}'" if ref else f"for '{text}' (add ref=ID)"
             self.diag.error(pos.path, pos.line, pos.col, f"unknown person {what}")
             return Span(Attr(ident, (), ()), content)
-        return SpeakerRef(person, content, pos=pos)
+        return SpeakerRef(person.id, content, pos=pos)
 
 
 def _kv(attrs: dict) -> tuple[tuple[str, str], ...]:

@@ -207,7 +207,7 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
 
     def block_of(el, tag: str) -> list:
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), id=ident(el.get("id", ""), pos), pos=pos)]
+            return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), Attr(ident(el.get("id", ""), pos)), pos=pos)]
         if tag == "hr":
             return [ThematicBreak(pos=pos)]
         if tag == "pre":

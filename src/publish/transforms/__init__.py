@@ -1,8 +1,9 @@
 """Ordered model → model transforms, applied once before any writer runs.
 
 Like docutils' ``Transform.default_priority`` or a chain of Pandoc filters:
-each takes a Document and returns a new one. Writers never number notes, find
-first uses or invent ids: it is all done here.
+each takes a Document and returns a new one, rebuilding trees with
+``model.walk``. References are ids, so nothing needs relinking afterwards.
+Writers never number notes, find first uses or invent ids: it is all done here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Callable
 
 from ..model import Document
-from .base import relink
 from .ids import heading_ids
 from .notes import number_notes
 from .speakers import speakers
@@ -28,5 +28,5 @@ TRANSFORMS: tuple[Transform, ...] = (
 
 def apply_all(doc: Document) -> Document:
     for t in TRANSFORMS:
-        doc = relink(t(doc))
+        doc = t(doc)
     return doc

@@ -7,10 +7,7 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from ..model import (
-    BlockQuote, DefinitionItem, DefinitionList, Div, Document, Heading, Image, ListBlock, Span,
-    id_is_reserved, iter_all_inlines, iter_blocks, plain_text,
-)
+from ..model import Document, Heading, id_is_reserved, plain_text, query, walk
 
 
 def slugify(text: str) -> str:
@@ -26,12 +23,8 @@ def slugify(text: str) -> str:
 
 
 def _explicit_ids(doc: Document) -> set[str]:
-    blocks = list(iter_blocks(doc.blocks)) + [b for a in doc.annotations for b in iter_blocks(a.body)]
-    ids = {b.id for b in blocks if isinstance(b, Heading) and b.id}
-    ids |= {b.attr.id for b in blocks if isinstance(b, Div) and b.attr.id}
-    inlines = list(iter_all_inlines(doc.blocks)) + [i for a in doc.annotations for i in iter_all_inlines(a.body)]
-    ids |= {i.attr.id for i in inlines if isinstance(i, (Span, Image)) and i.attr.id}
-    return ids
+    """Every id the source gave (headings, divs, spans, images, tables, figures, cells...)."""
+    return set(query(doc, lambda n: n.attr.id or None if hasattr(n, "attr") else None))
 
 
 def heading_ids(doc: Document) -> Document:
@@ -48,20 +41,10 @@ def heading_ids(doc: Document) -> Document:
         taken.add(ident)
         return ident
 
-    def walk(blocks):
-        out = []
-        for b in blocks:
-            if isinstance(b, Heading) and not b.id:
-                b = replace(b, id=new_id(b))
-            elif isinstance(b, (BlockQuote, Div)):
-                b = replace(b, content=walk(b.content))
-            elif isinstance(b, ListBlock):
-                b = replace(b, items=tuple(walk(it) for it in b.items))
-            elif isinstance(b, DefinitionList):
-                b = replace(b, items=tuple(DefinitionItem(it.term, tuple(walk(d) for d in it.definitions))
-                                           for it in b.items))
-            out.append(b)
-        return tuple(out)
+    def fn(b):
+        if isinstance(b, Heading) and not b.id:
+            return replace(b, attr=replace(b.attr, id=new_id(b)))
+        return b
 
-    return replace(doc, blocks=walk(doc.blocks),
-                   annotations=tuple(replace(a, body=walk(a.body)) for a in doc.annotations))
+    return replace(doc, blocks=walk(doc.blocks, fn),
+                   annotations=tuple(walk(a, fn) for a in doc.annotations))

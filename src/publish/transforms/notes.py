@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..model import Document, NoteRef, iter_all_inlines
+from ..model import Document, NoteRef, query, walk
 
 
 def number_notes(doc: Document) -> Document:
-    order = [i.annotation.id for i in iter_all_inlines(doc.blocks) if isinstance(i, NoteRef)]
+    order = query(doc.blocks, lambda i: i.ref if isinstance(i, NoteRef) else None)
     rank = {ident: k for k, ident in enumerate(dict.fromkeys(order))}
     ordered = sorted(doc.annotations, key=lambda a: rank.get(a.id, len(rank)))
     n = 0
@@ -20,11 +20,5 @@ def number_notes(doc: Document) -> Document:
             notes.append(replace(a, number=n, anchor_id=anchor))
         else:
             notes.append(replace(a, number=None, anchor_id=anchor))
-    doc = replace(doc, annotations=tuple(notes))
-
-    def set_id(i):
-        return replace(i, id=f"noteref-{i.annotation.id}") if isinstance(i, NoteRef) else i
-
-    from .base import map_blocks
-
-    return replace(doc, blocks=map_blocks(doc.blocks, set_id))
+    blocks = walk(doc.blocks, lambda i: replace(i, id=f"noteref-{i.ref}") if isinstance(i, NoteRef) else i)
+    return replace(doc, blocks=blocks, annotations=tuple(notes))

@@ -5,23 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from ..model import Document, Inline, SpeakerRef
-from .base import map_blocks
+from ..model import Document, SpeakerRef, walk
 
 
 def speakers(doc: Document) -> Document:
     counter: Counter[str] = Counter()
     order: list[str] = []
 
-    def number(i: Inline) -> Inline:
+    def number(i):
         if not isinstance(i, SpeakerRef):
             return i
-        counter[i.person.id] += 1
-        if i.person.id not in order:
-            order.append(i.person.id)
-        return replace(i, id=f"speaker-{i.person.id}-{counter[i.person.id]}", first=counter[i.person.id] == 1)
+        counter[i.ref] += 1
+        if i.ref not in order:
+            order.append(i.ref)
+        return replace(i, id=f"speaker-{i.ref}-{counter[i.ref]}", first=counter[i.ref] == 1)
 
-    blocks = map_blocks(doc.blocks, number)
+    blocks = walk(doc.blocks, number)
     rank = {p: k for k, p in enumerate(order)}
     people = sorted(doc.people, key=lambda p: rank.get(p.id, len(rank)))
     people = [replace(p, first_use_id=f"speaker-{p.id}-1" if p.id in rank else None) for p in people]

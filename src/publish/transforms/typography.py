@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model import (
-    BlockQuote, Code, DefinitionItem, DefinitionList, Div, Document, Emph, GlossaryEntry, Heading,
-    Inline, LineBreak, Link, ListBlock, Meta, NoteRef, Paragraph, SoftBreak, Span, SpeakerRef,
-    Strong, TermRef, Text,
+    Annotation, Code, DefinitionItem, Document, GlossaryEntry, Heading, Inline, LineBreak, Math,
+    Meta, Paragraph, Plain, SoftBreak, Text, walk,
 )
 
 _OPENERS = set(" \t\n([{\u2018\u201c\u2014\u2013-/\u00a0")
@@ -34,65 +33,44 @@ def smarten_text(text: str, prev: str = "") -> str:
 
 
 class _Smartener:
+    """Called on the inlines of one block in reading order (``walk``)."""
+
     def __init__(self) -> None:
         self.prev = ""
 
-    def inlines(self, items: tuple[Inline, ...]) -> tuple[Inline, ...]:
-        out: list[Inline] = []
-        for i in items:
-            if isinstance(i, Text):
-                new = smarten_text(i.text, self.prev)
-                self.prev = i.text[-1:] or self.prev
-                out.append(replace(i, text=new) if new != i.text else i)
-            elif isinstance(i, Code):
-                self.prev = i.text[-1:] or self.prev
-                out.append(i)
-            elif isinstance(i, (SoftBreak, LineBreak)):
-                self.prev = " "
-                out.append(i)
-            elif isinstance(i, (Emph, Strong, Link, Span, TermRef, NoteRef, SpeakerRef)):
-                out.append(replace(i, content=self.inlines(i.content)))
-            else:
-                out.append(i)
-        return tuple(out)
+    def __call__(self, i):
+        if isinstance(i, Text):
+            new = smarten_text(i.text, self.prev)
+            self.prev = i.text[-1:] or self.prev
+            return replace(i, text=new) if new != i.text else i
+        if isinstance(i, (Code, Math)):
+            self.prev = i.text[-1:] or self.prev
+        elif isinstance(i, (SoftBreak, LineBreak)):
+            self.prev = " "
+        return i
 
 
 def _inlines(items: tuple[Inline, ...]) -> tuple[Inline, ...]:
-    return _Smartener().inlines(items)
-
-
-def _blocks(blocks):
-    out = []
-    for b in blocks:
-        if isinstance(b, (Heading, Paragraph)):
-            b = replace(b, content=_inlines(b.content))
-        elif isinstance(b, (BlockQuote, Div)):
-            b = replace(b, content=_blocks(b.content))
-        elif isinstance(b, ListBlock):
-            b = replace(b, items=tuple(_blocks(it) for it in b.items))
-        elif isinstance(b, DefinitionList):
-            b = replace(b, items=tuple(DefinitionItem(_inlines(it.term), tuple(_blocks(d) for d in it.definitions))
-                                       for it in b.items))
-        out.append(b)
-    return tuple(out)
+    return walk(items, _Smartener())
 
 
 META_FIELDS = ("title", "title_note", "short_title", "subtitle", "standfirst", "series_note")
 
 
-def _meta(m: Meta) -> Meta:
-    return replace(m, **{f: smarten_text(getattr(m, f)) for f in META_FIELDS})
-
-
-def _entry(e: GlossaryEntry) -> GlossaryEntry:
-    return replace(e, definition=_inlines(e.definition))
+def _node(n):
+    """Each run of inlines is smartened on its own, with the quote context of its block."""
+    if isinstance(n, (Heading, Paragraph, Plain)):
+        return replace(n, content=_inlines(n.content))
+    if isinstance(n, DefinitionItem):
+        return replace(n, term=_inlines(n.term))
+    if isinstance(n, GlossaryEntry):
+        return replace(n, definition=_inlines(n.definition))
+    if isinstance(n, Annotation):
+        return replace(n, title=smarten_text(n.title))
+    if isinstance(n, Meta):
+        return replace(n, **{f: smarten_text(getattr(n, f)) for f in META_FIELDS})
+    return n
 
 
 def smart_quotes(doc: Document) -> Document:
-    return replace(
-        doc,
-        meta=_meta(doc.meta),
-        blocks=_blocks(doc.blocks),
-        annotations=tuple(replace(a, body=_blocks(a.body), title=smarten_text(a.title)) for a in doc.annotations),
-        glossary=tuple(_entry(e) for e in doc.glossary),
-    )
+    return walk(doc, _node)

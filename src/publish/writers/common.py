@@ -35,12 +35,12 @@ def human_date(iso: str) -> str:
     return y
 
 
-def join_names(names: Iterable[str]) -> str:
+def join_names(names: Iterable[str], conjunction: str = "and") -> str:
     """'A' · 'A and B' · 'A, B and C'."""
     names = tuple(names)
     if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+        return f" {conjunction} ".join(names)
+    return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
 
 
 def zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:

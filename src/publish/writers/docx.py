@@ -34,7 +34,7 @@ from lxml import etree
 
 from ..diagnostics import Diagnostic, PublishError, RenderError
 from ..model import (
-    Annotation, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph,
+    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph,
     Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
     Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
     ThematicBreak, blocks_text,
@@ -238,7 +238,7 @@ class _Writer:
         if marks.link:  # no nested hyperlinks: mark the term without linking it
             made = self.inlines(node.content, parent, story, marks)
         else:
-            h = ox.hyperlink_anchor(ox.bookmark_name(node.entry.anchor))
+            h = ox.hyperlink_anchor(ox.bookmark_name(self.model.entry(node.ref).anchor))
             parent.append(h)
             self.inlines(node.content, h, story, replace(marks, link=True, term=True))
             made = [h]
@@ -247,7 +247,7 @@ class _Writer:
         return made
 
     def noteref(self, node: NoteRef, parent, story: _Story, marks: _Marks) -> list:
-        ann = node.annotation
+        ann = self.model.note(node.ref)
         if story.kind != "body":
             raise self.fail(f"note '{ann.id}' is anchored inside another note; Word cannot "
                             f"nest notes", node.pos)
@@ -373,7 +373,7 @@ class _Writer:
 
     def block(self, node: Block, container, story: _Story) -> None:
         match node:
-            case Heading(level=level, content=c, id=hid):
+            case Heading(level=level, content=c, attr=Attr(id=hid)):
                 p = self.new_p(container, f"Heading {min(max(level, 1), 6)}")
                 made = self.inlines(c, p, story)
                 if hid:

@@ -32,7 +32,7 @@ from lxml import etree
 from markupsafe import escape
 
 from ..diagnostics import Diagnostic, RenderError
-from ..model import Document, Image, Meta, iter_all_inlines, iter_inlines
+from ..model import Document, Image, Meta, nodes
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
@@ -258,17 +258,9 @@ MEDIA_TYPES = {
 def _images(doc: Document, resolver: Resolver) -> dict[str, tuple[str, str, bytes]]:
     """Every image of the text: src -> (file in the book, media type, bytes)."""
     found: dict[str, Image] = {}
-    blocks = list(doc.blocks)
-    for a in doc.annotations:
-        if a.for_readers:
-            blocks.extend(a.body)
-    for i in iter_all_inlines(tuple(blocks)):
+    for i in nodes((doc.blocks, doc.reader_notes, doc.glossary)):
         if isinstance(i, Image):
             found.setdefault(i.src, i)
-    for e in doc.glossary:
-        for i in iter_inlines(e.definition):
-            if isinstance(i, Image):
-                found.setdefault(i.src, i)
     out: dict[str, tuple[str, str, bytes]] = {}
     for n, (src, img) in enumerate(found.items(), start=1):
         path = resolver.resolve(src, img.pos)

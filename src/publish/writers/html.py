@@ -28,8 +28,8 @@ from ..diagnostics import Diagnostic, RenderError
 from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
     Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
-    Paragraph, Person, Pos, SoftBreak, Span, SpeakerRef, Strong,
-    TermRef, Text, ThematicBreak, iter_inlines, plain_text,
+    Meta, Paragraph, Person, Pos, SoftBreak, Span, SpeakerRef, Strong,
+    TermRef, Text, ThematicBreak, nodes, plain_text,
 )
 from .common import CJK_RUN, KIND_LABELS
 
@@ -177,10 +177,14 @@ _BLOCK_TAGS = ("p", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "di
                "h1", "h2", "h3", "h4", "h5", "h6")
 
 
+_NO_DOCUMENT = Document(Meta(""), ())
+
+
 class _Renderer:
-    def __init__(self, ctx: HtmlContext, doc_path: str = "") -> None:
+    def __init__(self, ctx: HtmlContext, doc: Document = _NO_DOCUMENT) -> None:
         self.ctx = ctx
-        self.doc_path = doc_path
+        self.doc = doc  # references (terms, notes, speakers) resolve through it
+        self.doc_path = doc.source_path
         self.in_link = 0
         self.phrasing = 0  # >0: inside a print footnote, blocks become spans
 
@@ -239,16 +243,16 @@ class _Renderer:
                 return self.term(node)
             case NoteRef():
                 return self.noteref(node)
-            case SpeakerRef(person=p, content=c, id=sid, first=first):
+            case SpeakerRef(ref=ref, content=c, id=sid, first=first):
                 cls = "speaker first" if first else "speaker"
-                return (f"<span{_attrs([('class', cls), ('id', sid), ('data-person', p.id)])}>"
+                return (f"<span{_attrs([('class', cls), ('id', sid), ('data-person', ref)])}>"
                         f"{self.inlines(c)}</span>")
             case _:
                 assert_never(node)
 
     def term(self, node: TermRef) -> str:
         cls = "term first" if node.first else "term"
-        holds_link = any(isinstance(i, (Link, NoteRef)) for i in iter_inlines(node.content))
+        holds_link = any(isinstance(i, (Link, NoteRef)) for i in nodes(node.content))
         if self.in_link or holds_link:  # links cannot nest: mark the term without linking it
             return f"<span{_attrs([('class', cls), ('id', node.id)])}>{self.inlines(node.content)}</span>"
         self.in_link += 1
@@ -256,12 +260,13 @@ class _Renderer:
             inner = self.inlines(node.content)
         finally:
             self.in_link -= 1
-        href = self.ctx.href(node.entry.anchor)
-        title = node.entry.expansion or node.entry.term
+        entry = self.doc.entry(node.ref)
+        href = self.ctx.href(entry.anchor)
+        title = entry.expansion or entry.term
         return f"<a{_attrs([('class', cls), ('href', href), ('id', node.id), ('title', title)])}>{inner}</a>"
 
     def noteref(self, node: NoteRef) -> str:
-        ann = node.annotation
+        ann = self.doc.note(node.ref)
         inner = self.inlines(node.content)
         if not ann.for_readers:
             return inner
@@ -337,7 +342,8 @@ class _Renderer:
                     parts.append(self._el("dt", self.inlines(it.term)))
                     parts.extend(self._el("dd", self.blocks(d)) for d in it.definitions)
                 return self._el("dl", "".join(parts))
-            case CodeBlock(text=t, language=lang):
+            case CodeBlock(text=t) if True:
+                lang = node.language
                 code_cls = f"language-{lang}" if lang else None
                 code = f"<code{_attrs([('class', code_cls)])}>{_text(t.rstrip(chr(10)))}</code>"
                 return self._el("pre", code)
@@ -353,16 +359,16 @@ class _Renderer:
 # Public API
 
 
-def render_inlines(content: tuple[Inline, ...], ctx: HtmlContext) -> Markup:
-    return Markup(_Renderer(ctx).inlines(content))
+def render_inlines(content: tuple[Inline, ...], ctx: HtmlContext, doc: Document = _NO_DOCUMENT) -> Markup:
+    return Markup(_Renderer(ctx, doc).inlines(content))
 
 
-def render_blocks(content: tuple[Block, ...], ctx: HtmlContext) -> Markup:
-    return Markup(_Renderer(ctx).blocks(content))
+def render_blocks(content: tuple[Block, ...], ctx: HtmlContext, doc: Document = _NO_DOCUMENT) -> Markup:
+    return Markup(_Renderer(ctx, doc).blocks(content))
 
 
-def _note_fragment(ann: Annotation, ctx: HtmlContext, doc_path: str) -> NoteFragment:
-    r = _Renderer(ctx, doc_path)
+def _note_fragment(ann: Annotation, ctx: HtmlContext, doc: Document) -> NoteFragment:
+    r = _Renderer(ctx, doc)
     body = Markup(r.blocks(ann.body))
     sources = Markup(r.sources(ann))
     assert ann.number is not None
@@ -376,7 +382,7 @@ def _note_fragment(ann: Annotation, ctx: HtmlContext, doc_path: str) -> NoteFrag
 
 
 def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
-    r = _Renderer(ctx, doc.source_path)
+    r = _Renderer(ctx, doc)
 
     # Sections: the untitled opening, then one per level-1 heading.
     sections: list[SectionFragment] = []
@@ -396,7 +402,7 @@ def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
     for ann in doc.reader_notes:
         if ann.number is None:
             raise _fail(f"note '{ann.id}' has no number (transforms not run?)", ann.pos, doc.source_path)
-        notes.append(_note_fragment(ann, ctx, doc.source_path))
+        notes.append(_note_fragment(ann, ctx, doc))
     notes.sort(key=lambda n: n.number)
 
     by_id = {e.id: e for e in doc.glossary}

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from ..diagnostics import Diagnostic, RenderError
-from ..model import Document, Image, Pos, Text, iter_all_inlines, plain_text
+from ..model import Document, Image, Pos, Text, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import ResourceError, Resolver
 from .common import human_date, join_names
@@ -106,8 +106,7 @@ def _raise_on_logs(capture: _Capture, doc: Document) -> None:
 
 def _first_use(doc: Document, char: str) -> Pos | None:
     """Where a character first stands in the source, from the model's text positions."""
-    blocks = list(doc.blocks) + [b for a in doc.reader_notes for b in a.body]
-    for i in iter_all_inlines(tuple(blocks)):
+    for i in nodes((doc.blocks, doc.reader_notes)):
         if isinstance(i, Text) and char in i.text and i.pos is not None:
             return Pos(i.pos.path, i.pos.line, i.pos.col + i.text.index(char))
     for e in doc.glossary:
