@@ -39,3 +39,12 @@ _STRAIGHT = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019"
 def straight(text: str) -> str:
     """Undo the typography transform (curly quotes) to compare output text with the manuscript."""
     return text.translate(_STRAIGHT)
+
+
+def back_headings(doc) -> list[str]:
+    """The back-matter headings every format shows, in order (publish.backmatter)."""
+    from publish.backmatter import back_matter
+
+    b = back_matter(doc)
+    present = (("glossary", b.glossary), ("voices", b.voices), ("sources", b.sources), ("colophon", True))
+    return [b.labels[key] for key, items in present if items]

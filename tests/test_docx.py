@@ -15,12 +15,13 @@ import pytest
 from lxml import etree
 
 from publish.diagnostics import RenderError
+from publish.backmatter import labels_for, note_head
 from publish.model import NoteRef, Paragraph, TermRef, nodes, plain_text
 from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import docx as docx_writer
 
-from conftest import ARTICLE, ROOT, straight
+from conftest import ARTICLE, ROOT, back_headings, straight
 from samples import sample_document
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -242,8 +243,8 @@ def test_footnotes_part(built) -> None:
         assert fn.xpath("w:p[1]/w:r[1]/w:footnoteRef", namespaces=NS)
         assert set(fn.xpath("w:p/w:pPr/w:pStyle/@w:val", namespaces=NS)) == {"FootnoteText"}
         text = "".join(fn.itertext())
-        label = docx_writer.KIND_LABELS[ann.kind]
-        assert not label or text.lstrip().startswith(label)
+        head = note_head(ann, labels_for(doc.meta.lang))
+        assert not head or text.lstrip().startswith(head)
         for s in ann.sources:
             assert s.title in text
 
@@ -280,6 +281,15 @@ def test_editorial_notes_are_comments_only(built) -> None:
                 f"//w:t[preceding::w:commentRangeStart[@w:id='{cid}'] and "
                 f"following::w:commentRangeEnd[@w:id='{cid}']]/text()", namespaces=NS))
             assert got == span
+
+
+def test_back_matter_headings_as_in_every_format(built) -> None:
+    doc, pkg = built
+    body = pkg.xml("word/document.xml")
+    h1 = [" ".join("".join(p.itertext()).split())
+          for p in body.xpath("//w:p[w:pPr/w:pStyle/@w:val='Heading1']", namespaces=NS)]
+    text_h1 = [plain_text(b.content) for b in doc.blocks if getattr(b, "level", 0) == 1]
+    assert h1 == text_h1 + back_headings(doc)
 
 
 def test_glossary_bookmarks_and_term_links(built) -> None:

@@ -42,7 +42,7 @@ def all_html(frags) -> str:
     for n in frags.notes:
         parts.append(f'<aside id="{n.id}">{n.html}</aside>')
     for g in frags.glossary:
-        parts.append(f'<dd id="{g.id}">{g.zh}{g.definition}</dd>')
+        parts.append(f"<dd id=\"{g.id}\">{g.native}{g.definition}</dd>")
     return Markup("".join(parts))
 
 
@@ -176,7 +176,7 @@ def test_chinese_gets_lang_and_xml_lang():
     assert span.get("lang") == "zh-Hans"
     assert span.get("{http://www.w3.org/XML/1998/namespace}lang") == "zh-Hans"
     frags = render_fragments(sample_document(), HtmlContext("epub"))
-    zh = parse(frags.glossary[0].zh).xpath("//h:span", namespaces=NS)[0]
+    zh = parse(frags.glossary[0].native).xpath("//h:span", namespaces=NS)[0]
     assert zh.get("lang") == "zh-Hans" and zh.text == "国家互联网信息办公室"
 
 

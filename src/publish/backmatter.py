@@ -108,7 +108,7 @@ def published_line(doc: Document, labels: Labels) -> str:
     return ""
 
 
-def back_matter(doc: Document, identifier: str = "") -> BackMatter:
+def back_matter(doc: Document) -> BackMatter:
     labels = labels_for(doc.meta.lang)
     by_id = {e.id: e for e in doc.glossary}
     glossary = tuple(
@@ -137,6 +137,6 @@ def back_matter(doc: Document, identifier: str = "") -> BackMatter:
         labels.fmt("written-by", names=labels.names(m.authors)) if m.authors else "",
         published_line(doc, labels),
         m.rights,
-        labels.fmt("identifier", identifier=identifier) if identifier else "",
+        labels.fmt("identifier", identifier=m.identifier) if m.identifier else "",
     ) if x)
     return BackMatter(labels, glossary, voices, sources, colophon)

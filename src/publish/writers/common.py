@@ -8,8 +8,6 @@ import time
 import zipfile
 from typing import Callable, Iterable
 
-# How each kind of reader note is labelled (plain Markdown footnotes carry none).
-KIND_LABELS: dict[str, str] = {"context": "Context", "update": "Update", "source": "Source", "footnote": ""}
 
 # Han ideographs, CJK punctuation, fullwidth forms, bopomofo: runs set in the CJK
 # face and tagged Chinese, for line breaking and glyph choice, in every format.

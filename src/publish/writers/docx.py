@@ -37,17 +37,21 @@ from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph,
     Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
     Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
-    ThematicBreak, blocks_text,
+    ThematicBreak,
 )
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import _ooxml as ox
-from .common import CJK_RUN, KIND_LABELS, human_date, join_names
+from ..backmatter import back_matter, note_head
+from .common import CJK_RUN, human_date
 
 REFERENCE = "reference.docx"
 
 # Every CJK run is tagged as Chinese (East Asian font slot): split keeping the runs.
 _CJK = re.compile(f"({CJK_RUN.pattern})")
+
+# Word names scripts by region: BCP 47 script tags become Word's language ids.
+_WORD_LANG = {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}
 
 PAPER_MM = {"a4": (210, 297), "letter": (215.9, 279.4)}
 
@@ -97,6 +101,7 @@ class _Story:
 class _Writer:
     def __init__(self, doc: Document, options: RenderOptions, resolver: Resolver) -> None:
         self.model = doc
+        self.back = back_matter(doc)
         self.options = options
         self.resolver = resolver
         ref = resolver.style(REFERENCE)
@@ -296,24 +301,23 @@ class _Writer:
         first = self.new_p(fn, "Footnote Text")
         first.append(ox.footnote_ref_mark_run(self.csid("Footnote Reference")))
         first.append(ox.run(" "))
-        label = KIND_LABELS[ann.kind]
-        head = ". ".join(x for x in (label, ann.title) if x)
+        head = note_head(ann, self.back.labels)
         if head:
             first.append(ox.run(head + ". ", self.csid("Note Label")))
         self.note_body(ann, fn, first, story)
         for src in ann.sources:
             p = self.new_p(fn, "Footnote Text")
-            self.text_runs(p, "Source: ", _Marks())
+            self.text_runs(p, self.back.labels["source-one"] + ": ", _Marks())
             self.source(src, p, story)
 
-    def source(self, src, p, story: _Story) -> None:
+    def source(self, src, p, story: _Story, date: str = "") -> None:
         if src.url:
             h = self.external_link(src.url, story)
             p.append(h)
             self.text_runs(h, src.title or src.url, _Marks(link=True))
         else:
             self.text_runs(p, src.title, _Marks(emph=True))
-        rest = ", ".join(x for x in (src.publisher, src.date) if x)
+        rest = ", ".join(x for x in (src.publisher, date or src.date) if x)
         self.text_runs(p, f", {rest}." if rest else ".", _Marks())
 
     def note_body(self, ann: Annotation, container, first_p, story: _Story) -> None:
@@ -339,7 +343,7 @@ class _Writer:
         self.note_body(ann, c._comment_elm, first_p, story)
         for src in ann.sources:
             p = self.new_p(c._comment_elm, "Comment Text")
-            self.text_runs(p, "Source: ", _Marks())
+            self.text_runs(p, self.back.labels["source-one"] + ": ", _Marks())
             self.source(src, p, story)
 
     def _as_run(self, el, first: bool) -> Run:
@@ -458,65 +462,66 @@ class _Writer:
         para("Subtitle", m.standfirst)
         para("Series Note", m.series_note)
         if m.authors:
-            para("Byline", "By " + join_names(m.authors))
+            para("Byline", self.back.labels.fmt("by", names=self.back.labels.names(m.authors)))
         para("Dateline", ", ".join(x for x in (m.publisher, human_date(m.date)) if x))
 
-    def glossary(self, body) -> None:
-        entries = self.model.glossary
-        if not entries:
-            return
-        by_id = {e.id: e for e in entries}
-        story = _Story("body", "Glossary Definition")
-        self.text_runs(self.new_p(body, "Heading 1"), "Glossary", _Marks())
-        for e in entries:
+    def back_matter(self, body) -> None:
+        """Glossary, voices, sources and colophon: the same data and headings as
+        every format (publish.backmatter)."""
+        back, labels = self.back, self.back.labels
+
+        def heading(key: str) -> None:
+            self.text_runs(self.new_p(body, "Heading 1"), labels[key], _Marks())
+
+        if back.glossary:
+            heading("glossary")
+            story = _Story("body", "Glossary Definition")
+        for g in back.glossary:
             p = self.new_p(body, "Glossary Term")
-            made = self.text_runs(p, e.term, _Marks())
-            if e.expansion and e.expansion != e.term:
-                made += self.text_runs(p, f" ({e.expansion})", _Marks())
-            if e.zh:
+            made = self.text_runs(p, g.term, _Marks())
+            if g.native:
                 made += self.text_runs(p, " ", _Marks())
-                made.append(ox.run(e.zh, self.csid("Chinese Name"), "zh-CN"))
+                made.append(ox.run(g.native, self.csid("Chinese Name"), _WORD_LANG.get(g.native_lang, g.native_lang)))
                 p.append(made[-1])
-            if e.pinyin:
+            if g.romanized:
                 made += self.text_runs(p, " ", _Marks())
-                made += self.text_runs(p, e.pinyin, _Marks(custom="Pinyin"))
-            self.bookmark(p, made[0], made[-1], e.anchor)
+                made += self.text_runs(p, g.romanized, _Marks(custom="Pinyin", lang=g.romanized_lang))
+            self.bookmark(p, made[0], made[-1], g.anchor)
             d = self.new_p(body, "Glossary Definition")
-            self.inlines(e.definition, d, story)
-            see = [by_id[i] for i in e.see_also if i in by_id]
-            if see:
-                self.text_runs(d, " See also: ", _Marks())
-                for k, other in enumerate(see):
-                    if k:
-                        self.text_runs(d, ", ", _Marks())
-                    h = ox.hyperlink_anchor(ox.bookmark_name(other.anchor))
-                    d.append(h)
-                    self.text_runs(h, other.term, _Marks(link=True, term=True))
-                self.text_runs(d, ".", _Marks())
-            if e.first_use_id:
-                self.text_runs(d, " ", _Marks())
-                h = ox.hyperlink_anchor(ox.bookmark_name(e.first_use_id))
+            if g.expansion:
+                self.text_runs(d, g.expansion + ". ", _Marks(emph=True))
+            self.inlines(g.definition, d, story)
+            for k, (anchor, term) in enumerate(g.see_also):
+                self.text_runs(d, f" {labels['see-also']} " if k == 0 else ", ", _Marks())
+                h = ox.hyperlink_anchor(ox.bookmark_name(anchor))
                 d.append(h)
-                self.text_runs(h, "First use", _Marks(link=True))
+                self.text_runs(h, term, _Marks(link=True, term=True))
+            if g.see_also:
                 self.text_runs(d, ".", _Marks())
-
-    def voices(self, body) -> None:
-        people = self.model.people
-        if not people:
-            return
-        self.text_runs(self.new_p(body, "Heading 1"), "Voices", _Marks())
-        for person in people:
+            if g.first_use_id:
+                self.text_runs(d, " ", _Marks())
+                h = ox.hyperlink_anchor(ox.bookmark_name(g.first_use_id))
+                d.append(h)
+                self.text_runs(h, labels["first-use"], _Marks(link=True))
+                self.text_runs(d, ".", _Marks())
+        if back.voices:
+            heading("voices")
+        for v in back.voices:
             p = self.new_p(body, "Voice")
-            made = self.text_runs(p, person.name, _Marks(strong=True))
-            self.bookmark(p, made[0], made[-1], person.anchor)
-            rest = ", ".join(x for x in (person.role, person.affiliation) if x)
-            if rest:
-                self.text_runs(p, f", {rest}", _Marks())
-
-    def rights(self, body) -> None:
-        r = self.model.meta.rights
-        if r and not any(r.strip() in t for t in blocks_text(self.model.blocks)):
-            self.text_runs(self.new_p(body, "Rights"), r, _Marks())
+            made = self.text_runs(p, v.name, _Marks(strong=True))
+            self.bookmark(p, made[0], made[-1], v.anchor)
+            if v.description:
+                self.text_runs(p, f", {v.description}", _Marks())
+        if back.sources:
+            heading("sources")
+        for src in back.sources:
+            p = self.new_p(body, "Source Entry")
+            self.text_runs(p, f"{src.note_number}\t", _Marks())
+            self.source(src.source, p, _Story("body", "Source Entry"), src.date)
+        heading("colophon")
+        self.text_runs(self.new_p(body, "Colophon"), self.model.meta.title, _Marks(emph=True))
+        for line in back.colophon:
+            self.text_runs(self.new_p(body, "Colophon"), line, _Marks())
 
     def _empty_story(self, part, style: str):
         """The header or footer, emptied of the reference's content, with one paragraph."""
@@ -565,9 +570,7 @@ class _Writer:
                 body.remove(child)
         self.front_matter(body)
         self.blocks(self.model.blocks, body, _Story("body", "Body Text"))
-        self.glossary(body)
-        self.voices(body)
-        self.rights(body)
+        self.back_matter(body)
         self._check_notes()
         self.furniture()
         self.properties()

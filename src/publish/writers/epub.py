@@ -32,12 +32,13 @@ from lxml import etree
 from markupsafe import escape
 
 from ..diagnostics import Diagnostic, RenderError
-from ..model import Document, Image, Meta, nodes
+from ..backmatter import Labels, labels_for
+from ..model import Document, Heading, Image, Meta, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
 from .common import human_date, join_names, repack_zip
-from .html import Fragments, HtmlContext, NoteFragment, lang_wrap, render_fragments
+from .html import HtmlContext, lang_wrap, render_fragments, rendered_ids, split_sections
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -45,16 +46,6 @@ CSS_NAME = "epub.css"
 CSS_PATH = "style/epub.css"
 COVER_IMAGE = "images/cover.svg"
 
-# Headings of the back matter (English house style; the text's own headings come
-# from the model).
-HEADINGS = {
-    "notes": "Notes",
-    "glossary": "Glossary",
-    "voices": "Voices",
-    "colophon": "About this edition",
-    "toc": "Contents",
-    "landmarks": "Landmarks",
-}
 
 
 
@@ -88,7 +79,7 @@ class _Part:
     context: dict[str, Any] = field(default_factory=dict)
     ids: frozenset[str] = frozenset()
     in_toc: bool = True
-    notes: list[NoteFragment] = field(default_factory=list)
+    note_ids: list[str] = field(default_factory=list)  # reader notes set at the end of a section
 
 
 # --------------------------------------------------------------------------
@@ -101,14 +92,6 @@ def identifier(meta: Meta) -> str:
         return meta.identifier
     seed = "\x1f".join((meta.title, *meta.authors, meta.publisher, meta.date))
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "publish:" + seed))
-
-
-def _ids_in(html: str) -> set[str]:
-    """Every id attribute in an XHTML fragment."""
-    root = etree.fromstring(
-        f'<r xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}">{html}</r>'.encode()
-    )
-    return {el.get("id") for el in root.iter() if el.get("id")}
 
 
 def accessibility_summary(doc: Document) -> str:
@@ -181,43 +164,45 @@ class _Linker:
         return f"{f}#{target_id}"
 
 
-def _plan(doc: Document, frags: Fragments) -> list[_Part]:
-    """The file split: which part holds which ids (from a first rendering)."""
+def _plan(doc: Document, labels: Labels) -> list[_Part]:
+    """The file split, and which file holds which id: decided from the model
+    before anything is rendered, so the text is rendered once, linked."""
     parts: list[_Part] = [
-        _Part("cover", "cover.xhtml", "Cover", "epub/cover.xhtml", in_toc=False),
-        _Part("title", "title.xhtml", "Title page", "epub/title.xhtml",
+        _Part("cover", "cover.xhtml", labels["cover"], "epub/cover.xhtml", in_toc=False),
+        _Part("title", "title.xhtml", labels["title-page"], "epub/title.xhtml",
               ids=frozenset({"title-page-title"}), in_toc=False),
     ]
     n = 0
-    for s in frags.sections:
-        if s.title is None and not str(s.html).strip():
+    for k, (sid, head, blocks) in enumerate(split_sections(doc)):
+        if head is None and not blocks:
             continue  # the text starts with a level-1 heading: no opening
         n += 1
         parts.append(_Part(
-            "section", f"section-{n:02d}.xhtml", s.title_text or doc.meta.title,
-            "epub/section.xhtml", {"section": s},
-            frozenset({s.id} | _ids_in(s.html) | (_ids_in(s.title) if s.title else set())),
+            "section", f"section-{n:02d}.xhtml", plain_text(head.content) if head else doc.meta.title,
+            "epub/section.xhtml", {"index": k, "blocks": blocks},
+            frozenset({sid} | rendered_ids(doc, (head, blocks))),
         ))
     if not any(p.key == "section" for p in parts):
         raise _fail(doc, "the document has no text to put in the EPUB")
     # Reader notes go at the end of the section holding their call, as popup
     # footnotes in the same document (what reading systems support best).
-    for note in frags.notes:
+    for note in doc.reader_notes:
         home = next((p for p in parts if p.key == "section" and note.anchor_id in p.ids), None)
         if home is None:
-            raise _fail(doc, f"note {note.number} ('{note.annotation.id}'): its call is not in the text")
-        home.notes.append(note)
-        home.ids = home.ids | {note.id} | _ids_in(note.html)
-    if frags.glossary:
-        ids = {"glossary-title"}
-        for g in frags.glossary:
-            ids |= {g.id} | _ids_in(g.definition)
-        parts.append(_Part("glossary", "glossary.xhtml", HEADINGS["glossary"],
+            raise _fail(doc, f"note {note.number} ('{note.id}'): its call is not in the text")
+        home.note_ids.append(note.note_id)
+        home.ids = home.ids | {note.note_id} | rendered_ids(doc, note.body)
+    if doc.glossary:
+        ids = {"glossary-title"} | {e.anchor for e in doc.glossary} | rendered_ids(doc, doc.glossary)
+        parts.append(_Part("glossary", "glossary.xhtml", labels["glossary"],
                            "epub/glossary.xhtml", ids=frozenset(ids)))
-    if frags.voices:
-        parts.append(_Part("voices", "voices.xhtml", HEADINGS["voices"], "epub/voices.xhtml",
-                           ids=frozenset({"voices-title"} | {v.id for v in frags.voices})))
-    parts.append(_Part("colophon", "colophon.xhtml", HEADINGS["colophon"],
+    if doc.people:
+        parts.append(_Part("voices", "voices.xhtml", labels["voices"], "epub/voices.xhtml",
+                           ids=frozenset({"voices-title"} | {p.anchor for p in doc.people})))
+    if any(a.sources for a in doc.reader_notes):
+        parts.append(_Part("sources", "sources.xhtml", labels["sources"], "epub/sources.xhtml",
+                           ids=frozenset({"sources-title"})))
+    parts.append(_Part("colophon", "colophon.xhtml", labels["colophon"],
                        "epub/colophon.xhtml", ids=frozenset({"colophon-title"})))
     return parts
 
@@ -307,17 +292,19 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     lang = meta.lang or "en"
     ident = identifier(meta)
 
-    # Pass 1: which file holds which id. Pass 2: link every id to its file.
-    parts = _plan(doc, render_fragments(doc, HtmlContext(mode="epub")))
+    # Which file holds which id (from the model), then one rendering, linked.
+    labels = labels_for(lang)
+    parts = _plan(doc, labels)
     linker = _Linker(_id_map(doc, parts))
     frags = render_fragments(doc, HtmlContext(mode="epub", href=linker))
-    parts = _plan(doc, frags)
+    notes_by_id = {nf.id: nf for nf in frags.notes}
     if linker.missing:
         raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
 
     mview = _meta_view(doc, ident)
     summary = accessibility_summary(doc)
-    cover_alt = "Cover: " + meta.title + (f", by {join_names(meta.authors)}" if meta.authors else "")
+    cover_alt = f"{labels['cover']}: {meta.title}" + (
+        f", {labels.fmt('by', names=labels.names(meta.authors)).lower()}" if meta.authors else "")
     common = {"lang": lang, "css": CSS_PATH, "meta": mview}
 
     book = epub.EpubBook()
@@ -361,22 +348,14 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         if p.key == "cover":
             ctx.update(cover_src=COVER_IMAGE, cover_alt=cover_alt)
         elif p.key == "section":
-            ctx.update(p.context, head=p is first_section, label=meta.title, notes_label=HEADINGS["notes"], notes=[
-                {"id": nf.id, "number": nf.number, "kind": nf.kind, "kind_label": nf.kind_label,
-                 "html": nf.html, "backlink": "#" + nf.anchor_id}
-                for nf in p.notes
-            ])
-        elif p.key == "glossary":
-            ctx.update(heading=HEADINGS["glossary"], glossary=frags.glossary)
-        elif p.key == "voices":
-            ctx.update(heading=HEADINGS["voices"], voices=[
-                {"id": v.id, "name": lang_wrap(v.person.name),
-                 "description": lang_wrap(", ".join(x for x in (v.person.role, v.person.affiliation) if x)),
-                 "first_use_href": v.first_use_href}
-                for v in frags.voices
-            ])
-        elif p.key == "colophon":
-            ctx.update(heading=HEADINGS["colophon"], accessibility_summary=summary)
+            ctx.update(section=frags.sections[p.context["index"]], head=p is first_section, label=meta.title,
+                       notes_label=labels["notes"], notes=[
+                           {"id": nf.id, "number": nf.number, "kind": nf.kind, "kind_label": nf.kind_label,
+                            "html": nf.html, "backlink": "#" + nf.anchor_id}
+                           for nf in (notes_by_id[i] for i in p.note_ids)
+                       ])
+        elif p.key in ("glossary", "voices", "sources", "colophon"):
+            ctx.update(heading=labels[p.key], frags=frags, L=labels, accessibility_summary=summary)
         data = env.get_template(p.template).render(ctx).encode("utf-8")
         item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data, images if p.key != "cover" else {}), p.title)
         book.add_item(item)
@@ -384,7 +363,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     if linker.missing:
         raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
 
-    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=HEADINGS["toc"])
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=labels["contents"])
     nav.add_link(href=CSS_PATH, rel="stylesheet", type="text/css")
     book.add_item(nav)
     book.add_item(epub.EpubNcx())
@@ -400,12 +379,12 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     book.toc = toc
 
     book.guide = [
-        {"type": "cover", "href": "cover.xhtml", "title": "Cover"},
-        {"type": "toc", "href": "nav.xhtml", "title": HEADINGS["toc"]},
-        {"type": "text", "href": first_section.file, "title": "Start of the text"},
+        {"type": "cover", "href": "cover.xhtml", "title": labels["cover"]},
+        {"type": "toc", "href": "nav.xhtml", "title": labels["contents"]},
+        {"type": "text", "href": first_section.file, "title": labels["start"]},
     ]
     if "glossary.xhtml" in items:
-        book.guide.append({"type": "glossary", "href": "glossary.xhtml", "title": HEADINGS["glossary"]})
+        book.guide.append({"type": "glossary", "href": "glossary.xhtml", "title": labels["glossary"]})
 
     spine: list[Any] = [items["cover.xhtml"], items["title.xhtml"], nav]
     spine += [items[p.file] for p in parts if p.key not in ("cover", "title")]
@@ -414,16 +393,9 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
 
 
 def _subheadings(p: _Part) -> list[Any]:
-    root = etree.fromstring(
-        f'<r xmlns="{XHTML_NS}" xmlns:epub="{EPUB_NS}">{p.context["section"].html}</r>'.encode()
-    )
-    out = []
-    for h in root.iterfind(f"{{{XHTML_NS}}}h2"):
-        hid = h.get("id")
-        if hid:
-            text = " ".join("".join(h.itertext()).split())
-            out.append(epub.Link(f"{p.file}#{hid}", text, f"toc-{hid}"))
-    return out
+    """The section's level-2 headings, for the table of contents."""
+    return [epub.Link(f"{p.file}#{b.id}", " ".join(plain_text(b.content).split()), f"toc-{b.id}")
+            for b in p.context["blocks"] if isinstance(b, Heading) and b.level == 2 and b.id]
 
 
 def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
@@ -475,7 +447,7 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     writer = epub.EpubWriter(raw, book, {
         "mtime": mtime,
         "epub3_pages": False,  # would list every element with an epub:type and an id
-        "landmark_title": HEADINGS["landmarks"],
+        "landmark_title": labels_for(doc.meta.lang or "en")["landmarks"],
         "play_order": {"enabled": True, "start_from": 1},
         "raise_exceptions": True,
     })

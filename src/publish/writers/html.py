@@ -27,11 +27,12 @@ from markupsafe import Markup, escape
 from ..diagnostics import Diagnostic, RenderError
 from ..model import (
     Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
-    Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
-    Meta, Paragraph, Person, Pos, SoftBreak, Span, SpeakerRef, Strong,
-    TermRef, Text, ThematicBreak, nodes, plain_text,
+    Emph, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
+    Meta, Paragraph, Pos, SoftBreak, Source, Span, SpeakerRef, Strong,
+    TermRef, Text, ThematicBreak, nodes, plain_text, query,
 )
-from .common import CJK_RUN, KIND_LABELS
+from ..backmatter import GlossaryItem, Labels, SourceItem, VoiceItem, back_matter, labels_for, note_head
+from .common import CJK_RUN
 
 Mode = Literal["print", "epub"]
 
@@ -81,7 +82,7 @@ class NoteFragment:
     id: str  # "note-<annotation.id>"
     anchor_id: str  # id of the call in the text
     kind: str
-    kind_label: str  # "Update", "Context", "Source"; "" for plain footnotes
+    kind_label: str  # its head: kind and title ("Update. The review"); "" for plain footnotes
     html: Markup
     body: Markup = Markup("")
     sources: Markup = Markup("")  # "<p class="sources">…</p>" or ""
@@ -89,19 +90,31 @@ class NoteFragment:
 
 @dataclass(frozen=True)
 class GlossaryFragment:
-    entry: GlossaryEntry
+    item: GlossaryItem
     id: str  # "gloss-<entry.id>"
+    term: Markup
+    expansion: Markup
+    native: Markup  # the term in its own script, in a lang span, or ""
+    romanized: Markup  # its romanisation, in a lang span, or ""
     definition: Markup
     see_also: tuple[tuple[str, str], ...]  # (href, term)
     first_use_href: str | None
-    zh: Markup = Markup("")  # the Chinese name wrapped in a lang span, or ""
 
 
 @dataclass(frozen=True)
 class VoiceFragment:
-    person: Person
+    item: VoiceItem
     id: str  # "person-<person.id>"
+    name: Markup
+    description: Markup
     first_use_href: str | None
+
+
+@dataclass(frozen=True)
+class SourceFragment:
+    item: SourceItem
+    note_href: str  # the note that cites it
+    html: Markup  # title (linked when it has a URL), publisher, date
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,9 @@ class Fragments:
     notes: tuple[NoteFragment, ...]
     glossary: tuple[GlossaryFragment, ...]
     voices: tuple[VoiceFragment, ...]
+    sources: tuple[SourceFragment, ...] = ()
+    colophon: tuple[Markup, ...] = ()
+    labels: Labels = field(default_factory=lambda: labels_for("en"))
 
 
 # --------------------------------------------------------------------------
@@ -185,6 +201,7 @@ class _Renderer:
         self.ctx = ctx
         self.doc = doc  # references (terms, notes, speakers) resolve through it
         self.doc_path = doc.source_path
+        self.labels = labels_for(doc.meta.lang)
         self.in_link = 0
         self.phrasing = 0  # >0: inside a print footnote, blocks become spans
 
@@ -284,7 +301,7 @@ class _Renderer:
                     f'{_attrs([("href", self.ctx.href(note_id)), ("id", anchor), ("class", "noteref")])}>'
                     f"{n}</a>")
         # print: linked call, then the body for float: footnote, linked back.
-        label = KIND_LABELS.get(ann.kind, ann.kind.title())
+        label = note_head(ann, self.labels)
         self.phrasing += 1
         try:
             body = self.blocks(ann.body)
@@ -300,17 +317,17 @@ class _Renderer:
             f"{kind}{body}{sources}</span>"
         )
 
+    def source(self, s: Source, date: str = "") -> str:
+        title = lang_wrap(s.title or s.url)
+        if s.url and not self.in_link:
+            title = Markup(f"<a{_attrs([('href', s.url)])}>{title}</a>")
+        return ", ".join([str(title)] + [str(lang_wrap(x)) for x in (s.publisher, date or s.date) if x])
+
     def sources(self, ann: Annotation) -> str:
         if not ann.sources:
             return ""
-        items = []
-        for s in ann.sources:
-            title = lang_wrap(s.title)
-            if s.url and not self.in_link:
-                title = Markup(f"<a{_attrs([('href', s.url)])}>{title}</a>")
-            bits = [str(title)] + [str(lang_wrap(x)) for x in (s.publisher, s.date) if x]
-            items.append(", ".join(bits))
-        label = "Source" if len(items) == 1 else "Sources"
+        items = [self.source(s) for s in ann.sources]
+        label = self.labels["source-one" if len(items) == 1 else "source-many"]
         return self._el("p", f'<span class="sources-label">{label}:</span> ' + "; ".join(items),
                         [("class", "sources")])
 
@@ -375,28 +392,56 @@ def _note_fragment(ann: Annotation, ctx: HtmlContext, doc: Document) -> NoteFrag
     return NoteFragment(
         annotation=ann, number=ann.number, id=ann.note_id,
         anchor_id=ann.anchor_id or "", kind=ann.kind,
-        kind_label=KIND_LABELS.get(ann.kind, ann.kind.title()),
+        kind_label=note_head(ann, r.labels),
         html=Markup(body + (Markup("\n") + sources if sources else Markup(""))),
         body=body, sources=sources,
     )
 
 
+def _lang_span(text: str, lang: str) -> Markup:
+    if not text:
+        return Markup("")
+    return Markup(f'<span lang="{_text(lang)}" xml:lang="{_text(lang)}">{_text(text)}</span>')
+
+
+def split_sections(doc: Document) -> list[tuple[str, Heading | None, tuple[Block, ...]]]:
+    """The untitled opening (id "opening"), then one section per level-1 heading:
+    (id, heading or None, the blocks after it)."""
+    out: list[tuple[str, Heading | None, tuple[Block, ...]]] = []
+    cur_id, cur_head, cur_blocks = "opening", None, []  # type: ignore[var-annotated]
+    for b in doc.blocks:
+        if isinstance(b, Heading) and b.level == 1:
+            out.append((cur_id, cur_head, tuple(cur_blocks)))
+            if not b.id:
+                raise _fail("level-1 heading without an id (transforms not run?)", b.pos, doc.source_path)
+            cur_id, cur_head, cur_blocks = b.id, b, []
+        else:
+            cur_blocks.append(b)
+    out.append((cur_id, cur_head, tuple(cur_blocks)))
+    return out
+
+
+def rendered_ids(doc: Document, content: object) -> set[str]:
+    """The ids the renderer gives ``content`` (so a writer can place ids in files
+    before rendering): every {#id}, term-use, speaker and reader-note call id."""
+    def ident(n: object) -> str | None:
+        if isinstance(n, NoteRef):
+            return n.id if doc.note(n.ref).for_readers else None
+        if isinstance(n, (TermRef, SpeakerRef)):
+            return n.id or None
+        attr = getattr(n, "attr", None)
+        return attr.id or None if isinstance(attr, Attr) else None
+    return set(query(content, ident))
+
+
 def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
     r = _Renderer(ctx, doc)
 
-    # Sections: the untitled opening, then one per level-1 heading.
-    sections: list[SectionFragment] = []
-    cur_id, cur_title, cur_text, cur_blocks = "opening", None, "", []  # type: ignore[var-annotated]
-    for b in doc.blocks:
-        if isinstance(b, Heading) and b.level == 1:
-            sections.append(SectionFragment(cur_id, cur_title, cur_text, Markup(r.blocks(tuple(cur_blocks)))))
-            if not b.id:
-                raise _fail("level-1 heading without an id (transforms not run?)", b.pos, doc.source_path)
-            cur_id, cur_title, cur_text, cur_blocks = (
-                b.id, Markup(r.inlines(b.content)), plain_text(b.content), [])
-        else:
-            cur_blocks.append(b)
-    sections.append(SectionFragment(cur_id, cur_title, cur_text, Markup(r.blocks(tuple(cur_blocks)))))
+    sections = [
+        SectionFragment(sid, Markup(r.inlines(h.content)) if h else None, plain_text(h.content) if h else "",
+                        Markup(r.blocks(blocks)))
+        for sid, h, blocks in split_sections(doc)
+    ]
 
     notes = []
     for ann in doc.reader_notes:
@@ -405,26 +450,23 @@ def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
         notes.append(_note_fragment(ann, ctx, doc))
     notes.sort(key=lambda n: n.number)
 
-    by_id = {e.id: e for e in doc.glossary}
-    glossary = []
-    for e in doc.glossary:
-        see = []
-        for sid in e.see_also:
-            other = by_id.get(sid)
-            if other is None:
-                raise _fail(f"glossary entry '{e.id}': see-also '{sid}' is not an entry", e.pos,
-                            doc.source_path)
-            see.append((ctx.href(other.anchor), other.term))
-        glossary.append(GlossaryFragment(
-            entry=e, id=e.anchor, definition=Markup(r.inlines(e.definition)),
-            see_also=tuple(see),
-            first_use_href=ctx.href(e.first_use_id) if e.first_use_id else None,
-            zh=Markup(f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(e.zh)}</span>') if e.zh else Markup(""),
-        ))
-
-    voices = tuple(
-        VoiceFragment(person=p, id=p.anchor,
-                      first_use_href=ctx.href(p.first_use_id) if p.first_use_id else None)
-        for p in doc.people
+    back = back_matter(doc)
+    glossary = tuple(
+        GlossaryFragment(
+            item=g, id=g.anchor, term=lang_wrap(g.term), expansion=lang_wrap(g.expansion),
+            native=_lang_span(g.native, g.native_lang), romanized=_lang_span(g.romanized, g.romanized_lang),
+            definition=Markup(r.inlines(g.definition)),
+            see_also=tuple((ctx.href(anchor), term) for anchor, term in g.see_also),
+            first_use_href=ctx.href(g.first_use_id) if g.first_use_id else None,
+        )
+        for g in back.glossary
     )
-    return Fragments(tuple(sections), tuple(notes), tuple(glossary), voices)
+    voices = tuple(
+        VoiceFragment(item=v, id=v.anchor, name=lang_wrap(v.name), description=lang_wrap(v.description),
+                      first_use_href=ctx.href(v.first_use_id) if v.first_use_id else None)
+        for v in back.voices
+    )
+    sources = tuple(SourceFragment(s, ctx.href(s.note_id), Markup(r.source(s.source, s.date)))
+                    for s in back.sources)
+    return Fragments(tuple(sections), tuple(notes), glossary, voices, sources,
+                     tuple(lang_wrap(line) for line in back.colophon), back.labels)
