@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
@@ -29,6 +30,12 @@ _GRID_LINE = re.compile(r"^[+|].*[+|]\s*$")
 _DASHES = re.compile(r"-+")
 _DASHED_LINE = re.compile(r"^ *-+(?: +-+)* *$")
 WARNINGS = "table_warnings"  # env key: [(line index, col index, message)]
+
+
+class NotATable(NamedTuple):
+    line: int  # index in the block's lines
+    col: int
+    why: str
 
 
 def tables_plugin(md: MarkdownIt) -> None:
@@ -73,12 +80,12 @@ def _grid(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         lines.append(state.src[state.bMarks[n] + indent : state.eMarks[n]].rstrip())
         n += 1
     parsed = _grid_cells(lines)
-    if not isinstance(parsed, str) and state.env.get("_table_depth", 0) >= MAX_DEPTH:
-        parsed = f"it is nested more than {MAX_DEPTH} tables deep"
-    if isinstance(parsed, str):  # a message: not a table after all
+    if not isinstance(parsed, NotATable) and state.env.get("_table_depth", 0) >= MAX_DEPTH:
+        parsed = NotATable(0, 0, f"it is nested more than {MAX_DEPTH} tables deep")
+    if isinstance(parsed, NotATable):
         if len(lines) > 1:
-            _warn(state, start, 0, f"this looks like a grid table but {parsed}: it is kept as text "
-                  "(every row must line up with the '+' corners of the border)")
+            _warn(state, start + parsed.line, parsed.col, f"this looks like a grid table but {parsed.why}: "
+                  "it is kept as text (every row must line up with the '+' corners of the border)")
         return False
     if silent:
         return True
@@ -129,11 +136,11 @@ def _grid_cells(lines: list[str]):
     """The cells of a grid table as (top, left, bottom, right) line/column indices
     of their corners (docutils' corner-tracing algorithm), or why it is not one."""
     if len(lines) < 3:
-        return "it has fewer than three lines"
+        return NotATable(0, 0, "it has fewer than three lines")
     width = len(lines[0])
     if any(len(ln) != width for ln in lines):
         k = next(k for k, ln in enumerate(lines) if len(ln) != width)
-        return f"line {k + 1} of it is {len(lines[k])} characters long, not {width}"
+        return NotATable(k, min(len(lines[k]), width) - 1, f"this line is {len(lines[k])} characters long, the border {width}")
     grid = [list(ln) for ln in lines]
     aligns: dict[int, str] = {}
     eq_lines = [k for k, ln in enumerate(lines) if k and re.fullmatch(r"\+(?:[=:]+\+)+", ln)]
@@ -191,7 +198,7 @@ def _grid_cells(lines: list[str]):
         corners.extend([(top, r), (b, left)])
         corners.sort()
     if not cells or any(done[c] != bottom for c in range(width - 1)):
-        return "its cells do not close"
+        return NotATable(0, 0, "its cells do not close")
     row_lines = sorted({c[0] for c in cells} | {c[2] for c in cells})
     col_edges = sorted({c[1] for c in cells} | {c[3] for c in cells})
     head_end = eq_lines[0] if eq_lines and eq_lines[0] != bottom else 0
