@@ -616,6 +616,8 @@ class Converter:
             return Strong(inner)
         if role == "emph":
             return Emph(inner)
+        if role in ("sub", "sup", "strike"):
+            return {"sub": Subscript, "sup": Superscript, "strike": Strikeout}[role](inner)
         if role == "code" and all(isinstance(x, Text) for x in inner):
             return Code("".join(x.text for x in inner))  # type: ignore[union-attr]
         if role == "link" and attrs.get("href"):
