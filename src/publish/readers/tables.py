@@ -41,6 +41,8 @@ class NotATable(NamedTuple):
 def tables_plugin(md: MarkdownIt) -> None:
     # before "hr": a dashed line with gaps is a rule to CommonMark, a table to Pandoc
     md.block.ruler.before("hr", "pandoc_table", _rule)
+    # a caption paragraph ("Table: …" or ": …") is never a definition-list term or definition
+    md.block.ruler.before("deflist", "table_caption", _caption)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -59,6 +61,30 @@ def _rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     if _DASHED_LINE.match(first) or (start + 1 < end and _DASHED_LINE.match(_line(state, start + 1))):
         return _simple(state, start, end, silent)
     return False
+
+
+_CAPTION_LINE = re.compile(r"^(?:[Tt]able:|:(?![!-/:-@\[-`{-~]))")
+
+
+def _caption(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """A paragraph that starts like Pandoc's table caption; the converter attaches
+    it to the table before or after it (or leaves it a paragraph)."""
+    if state.sCount[start] - state.blkIndent >= 4 or not _CAPTION_LINE.match(_line(state, start)):
+        return False
+    if silent:
+        return False  # it interrupts nothing
+    n = start + 1
+    while n < end and not state.isEmpty(n) and state.sCount[n] >= state.blkIndent:
+        n += 1
+    tok = state.push("paragraph_open", "p", 1)
+    tok.map = [start, n]
+    inline = state.push("inline", "", 0)
+    inline.content = state.getLines(start, n, state.blkIndent, False).strip()
+    inline.map = [start, n]
+    inline.children = []
+    state.push("paragraph_close", "p", -1)
+    state.line = n
+    return True
 
 
 def _warn(state: StateBlock, line: int, col: int, message: str) -> None:
