@@ -2,9 +2,11 @@
 
 Syntax is Pandoc-compatible Markdown as configured markdown-it-py plugins read
 it: YAML front matter, ``[text]{.class key=value}`` spans, ``::: {.class}``
-fenced divs, footnotes, definition lists. Nothing here parses Markdown by hand;
-it walks the token stream and resolves references (terms, notes, speakers)
-against the side files.
+fenced divs, footnotes, definition lists, pipe tables, ``~~strike~~``,
+``H~2~O``, ``x^2^``, ``$math$``; grid, simple and multiline tables come from
+one block rule (``tables.py``). Nothing here parses Markdown by hand; it walks
+the token stream and resolves references (terms, notes, speakers) against the
+side files. Pandoc's implicit figures and table captions are read here.
 """
 
 from __future__ import annotations
@@ -18,24 +20,29 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
 
 from ..diagnostics import Collector
 from . import rawhtml
+from .tables import WARNINGS as TABLE_WARNINGS, tables_plugin
 from .text import describe_char, illegal_char
 from ..model import (
-    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
-    Emph, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
-    Person, Pos, RESERVED_ID_PREFIXES, RESERVED_IDS, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
-    ThematicBreak, id_is_reserved, nodes,
+    Alignment, Annotation, Attr, Block, BlockQuote, Cell, Code, CodeBlock, ColSpec, DefinitionItem, DefinitionList,
+    Div, Emph, Figure, GlossaryEntry, Heading, Image, Inline, LineBreak, Link, ListBlock, Math, NoteRef,
+    Paragraph, Person, Plain, Pos, RESERVED_ID_PREFIXES, RESERVED_IDS, Row, SoftBreak, Span, SpeakerRef,
+    Strikeout, Strong, Subscript, Superscript, Table, TermRef, Text, ThematicBreak, id_is_reserved, nodes,
 )
 
 # markdown-it stops parsing (silently dropping the rest) past maxNesting token
 # levels; containers deeper than MAX_BLOCK_DEPTH are refused long before that.
 MAX_NESTING = 100
 MAX_BLOCK_DEPTH = 8  # quotes, lists, divs inside each other: deeper cannot be set on a page
-_CONTAINERS_OPEN = {"blockquote_open", "bullet_list_open", "ordered_list_open", "container_div_open", "dl_open"}
+_CONTAINERS_OPEN = {"blockquote_open", "bullet_list_open", "ordered_list_open", "container_div_open", "dl_open",
+                    "table_open"}
 _CONTAINERS_CLOSE = {t.replace("_open", "_close") for t in _CONTAINERS_OPEN}
 # Ids must be XML names (EPUB) and must not collide with the ones publish makes.
 _ID_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -49,6 +56,16 @@ def _parser() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(container_plugin, name="div", marker=":", validate=lambda params, *a: True)
+    md.enable(["table", "strikethrough"])  # pipe tables, ~~strike~~
+    md.use(tables_plugin)  # grid, simple and multiline tables
+    md.use(sub_plugin)
+    md.use(superscript_plugin)
+    # ^[...] is an inline footnote (Pandoc reads notes before superscripts), never ^superscript^
+    sup = next(r.fn for r in md.inline.ruler.__rules__ if r.name == "sup")
+    md.inline.ruler.at("sup", lambda state, silent: not state.src.startswith("^[", state.pos) and sup(state, silent))
+    # Pandoc's tex_math_dollars: no space inside the dollars, no digit after the closing one
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True,
+           allow_labels=False, allow_blank_lines=False)
     # markdown-it silently turns links it distrusts (javascript:, file:, ...) into
     # plain text; accept every URL here and judge it with a diagnostic instead.
     md.validateLink = lambda url: True  # type: ignore[method-assign]
@@ -117,11 +134,14 @@ class Converter:
         self.resolve_image = resolve_image
         self._cursor: tuple[int, int] = (0, 0)  # (line index, col index) for locating inlines
         self._block_end = 0
+        self._col0 = 0  # inside a table cell: the cell's first column (text left of it is another cell's)
 
     # ------------------------------------------------------------------ blocks
     def blocks(self, tokens: list[Token], env: dict | None = None) -> tuple[Block, ...]:
         if not self._depth_ok(tokens):
             return ()
+        for line, col, message in (env or {}).get(TABLE_WARNINGS, ()):
+            self.diag.warning(self.path, line + 1 + self.line_offset, col + 1, message)
         out, _ = self._blocks(tokens, 0, None)
         for key, index in ((env or {}).get("footnotes", {}).get("refs", {}) or {}).items():
             if index == -1:  # defined, never referenced: it would be lost
@@ -196,8 +216,15 @@ class Converter:
                 i += 3
             elif ty == "paragraph_open":
                 self._enter(t)
-                out.append(Paragraph(self.inlines(toks[i + 1]), pos=self._pos(t)))
+                out.append(self._paragraph(toks[i + 1], self._pos(t)))
                 i += 3
+            elif ty == "math_block":  # $$…$$ on lines of its own: Pandoc's paragraph of display math
+                pos = self._pos(t)
+                out.append(Paragraph((Math(t.content, display=True, pos=pos),), pos=pos))
+                i += 1
+            elif ty == "table_open":
+                table, i = self._table(toks, i)
+                out.append(table)
             elif ty == "blockquote_open":
                 inner, i = self._blocks(toks, i + 1, "blockquote_close")
                 out.append(BlockQuote(tuple(inner), pos=self._pos(t)))
@@ -247,7 +274,113 @@ class Converter:
             else:  # pragma: no cover - every token type markdown-it emits here is handled above
                 self.diag.error(self.path, self._pos(t).line, 1, f"unsupported Markdown construct ({ty})")
                 i += 1
-        return out, i
+        return self._captions(out), i
+
+    # ------------------------------------------------------------------ figures and tables
+    def _paragraph(self, tok: Token, pos: Pos) -> Block:
+        """A paragraph, or Pandoc's implicit figure: an image alone in its paragraph,
+        with alt text, is a figure captioned by that text (the image's id goes to the figure)."""
+        ch = tok.children or []
+        if len(ch) == 1 and ch[0].type == "image" and ch[0].children:
+            caption = self.inlines(ch[0])
+            img = self._image(ch[0])
+            if caption:
+                return Figure((Plain((replace(img, attr=replace(img.attr, id="")),), pos=pos),),
+                              caption=(Plain(caption, pos=pos),), attr=Attr(img.attr.id), pos=pos)
+            return Paragraph((img,), pos=pos)
+        return Paragraph(self.inlines(tok), pos=pos)
+
+    def _table(self, toks: list[Token], i: int) -> tuple[Table, int]:
+        """Tokens of a pipe table (markdown-it) or a grid/simple/multiline table (tables.py)."""
+        t = toks[i]
+        pos = self._pos(t)
+        sections: dict[str, list[Row]] = {"thead": [], "tbody": [], "tfoot": []}
+        rows = sections["tbody"]
+        first_aligns: list[Alignment] = []
+        j = i + 1
+        while toks[j].type != "table_close":
+            ty = toks[j].type
+            if ty in ("thead_open", "tbody_open", "tfoot_open"):
+                rows = sections[ty[:5]]
+                j += 1
+            elif ty == "tr_open":
+                cells: list[Cell] = []
+                j += 1
+                while toks[j].type != "tr_close":
+                    style = str(toks[j].attrs.get("style", ""))
+                    cell, j = self._cell(toks, j, header=rows is sections["thead"])
+                    cells.append(cell)
+                    if len(first_aligns) < len(cells):
+                        first_aligns.append(_style_align(style))
+                rows.append(Row(tuple(cells)))
+                j += 1
+            else:  # closing tokens of the sections
+                j += 1
+        meta = t.meta or {}
+        aligns = meta.get("aligns") or first_aligns
+        widths = meta.get("widths") if "widths" in meta else self._pipe_widths(t)
+        ncols = max((sum(c.colspan for c in r.cells) for r in sections["thead"] + sections["tbody"]), default=0)
+        colspecs = tuple(ColSpec(aligns[k] if k < len(aligns) else "default", widths[k] if widths and k < len(widths) else None)
+                         for k in range(max(ncols, len(aligns))))
+        table = Table(colspecs, tuple(sections["thead"]), tuple(sections["tbody"]), foot=tuple(sections["tfoot"]), pos=pos)
+        return table, j + 1
+
+    def _cell(self, toks: list[Token], j: int, header: bool) -> tuple[Cell, int]:
+        c = toks[j]
+        tag = c.type[:2]
+        meta = c.meta or {}
+        saved = self._col0
+        line = toks[j + 1].map[0] if toks[j + 1].map else self._cursor[0]
+        col = meta.get("col")
+        if col is None:  # a pipe-table cell: the next one on the same line
+            col = self._cursor[1] if self._cursor[0] == line else 0
+        self._col0 = col
+        if toks[j + 1].type == "inline" and toks[j + 2].type == f"{tag}_close":
+            tok = toks[j + 1]
+            if tok.map:
+                self._cursor, self._block_end = (tok.map[0], col), tok.map[1]
+            content = self.inlines(tok)
+            blocks: tuple[Block, ...] = (Plain(content, pos=Pos(self.path, line + 1 + self.line_offset, col + 1)),) if content else ()
+            j += 3
+        else:
+            inner, j = self._blocks(toks, j + 1, f"{tag}_close")
+            blocks = tuple(inner)
+            if len(blocks) == 1 and isinstance(blocks[0], Paragraph):  # Pandoc: a lone paragraph is Plain
+                blocks = (Plain(blocks[0].content, pos=blocks[0].pos),)
+        self._col0 = saved
+        return Cell(blocks, rowspan=int(meta.get("rowspan", 1)), colspan=int(meta.get("colspan", 1)), header=header), j
+
+    def _pipe_widths(self, t: Token) -> list[float] | None:
+        """Pandoc's pipe tables: relative widths from the delimiter row's dashes, only
+        when some line of the table is wider than the text (72 columns)."""
+        if not t.map:
+            return None
+        lines = self.lines[t.map[0] : t.map[1]]
+        if not any(len(ln) > 72 for ln in lines) or len(lines) < 2:
+            return None
+        segs = [len(s.strip()) for s in lines[1].strip().strip("|").split("|")]
+        total = sum(segs)
+        return [n / total for n in segs] if total else None
+
+    def _captions(self, blocks: list[Block]) -> list[Block]:
+        """Pandoc's table_captions: a paragraph ``Table: …`` or ``: …`` right before or
+        after a table is its caption; ``{#id}`` at its end is the table's id."""
+        if not any(isinstance(b, Table) for b in blocks):
+            return blocks
+        used: set[int] = set()
+        out = list(blocks)
+        for k, b in enumerate(blocks):
+            if not isinstance(b, Table) or b.caption:
+                continue
+            for other in (k - 1, k + 1):
+                if 0 <= other < len(blocks) and other not in used and (cap := _caption_of(blocks[other])) is not None:
+                    content, ident = self._heading_attrs(cap, "")
+                    pos = blocks[other].pos or b.pos or Pos(self.path, 1)
+                    out[k] = replace(b, caption=(Plain(_trim_inlines(content), pos=pos),),
+                                     attr=replace(b.attr, id=self._ident(ident, pos)))
+                    used.add(other)
+                    break
+        return [b for k, b in enumerate(out) if k not in used]
 
     def _footnote_block(self, toks: list[Token], i: int) -> int:
         """Footnote definitions become Annotation(kind="footnote") shells."""
@@ -276,7 +409,7 @@ class Converter:
     # ----------------------------------------------------------------- inlines
     def _enter(self, tok: Token) -> None:
         if tok.map:
-            self._cursor = (tok.map[0], 0)
+            self._cursor = (tok.map[0], self._col0)
             self._block_end = tok.map[1]
 
     def _locate(self, needle: str) -> Pos:
@@ -284,7 +417,7 @@ class Converter:
         li, ci = self._cursor
         end = max(self._block_end, li + 1)
         for k in range(li, min(end, len(self.lines))):
-            start = ci if k == li else 0
+            start = ci if k == li else self._col0
             found = self.lines[k].find(needle, start) if needle else -1
             if found >= 0:
                 self._cursor = (k, found + max(len(needle), 1))
@@ -298,7 +431,7 @@ class Converter:
             end = max(self._block_end, li + 1)
             pat = re.compile(r"ref\s*=\s*[\"']?" + re.escape(str(ref)))
             for k in range(li, min(end, len(self.lines))):
-                m = pat.search(self.lines[k], ci if k == li else 0)
+                m = pat.search(self.lines[k], ci if k == li else self._col0)
                 if m:
                     brace = self.lines[k].rfind("{", 0, m.start())
                     col = self._span_start(k, brace if brace >= 0 else m.start())
@@ -369,6 +502,13 @@ class Converter:
             elif ty == "strong_open":
                 inner, i = self._inlines(ch, i + 1, "strong_close")
                 out.append(Strong(tuple(inner)))
+            elif ty in _WRAPPERS:
+                inner, i = self._inlines(ch, i + 1, ty.replace("_open", "_close"))
+                out.append(_WRAPPERS[ty](tuple(inner)))
+            elif ty in ("math_inline", "math_inline_double"):
+                pos = self._locate(t.content)
+                out.append(Math(t.content, display=ty == "math_inline_double", pos=Pos(pos.path, pos.line, max(pos.col - 1, 1))))
+                i += 1
             elif ty == "link_open":
                 href = str(t.attrs.get("href", ""))
                 pos = self._locate("](" + href[:20]) if href else self._locate("](")
@@ -476,6 +616,8 @@ class Converter:
             return Strong(inner)
         if role == "emph":
             return Emph(inner)
+        if role in ("sub", "sup", "strike"):
+            return {"sub": Subscript, "sup": Superscript, "strike": Strikeout}[role](inner)
         if role == "code" and all(isinstance(x, Text) for x in inner):
             return Code("".join(x.text for x in inner))  # type: ignore[union-attr]
         if role == "link" and attrs.get("href"):
@@ -487,6 +629,7 @@ class Converter:
         attrs = dict(t.attrs)
         src = str(attrs.pop("src", ""))
         title = str(attrs.pop("title", "") or "")
+        attrs.pop("alt", None)  # markdown-it's copy of the alt text, which is ``alt`` itself
         alt = "".join(c.content for c in (t.children or []) if c.type in ("text", "code_inline"))
         pos = self._locate(src) if src else self._locate("![")
         ident = self._ident(str(attrs.pop("id", "")), pos)
@@ -562,6 +705,40 @@ class Converter:
             self.diag.error(pos.path, pos.line, pos.col, f"unknown person {what}")
             return Span(Attr(ident, (), ()), content)
         return SpeakerRef(person.id, content, pos=pos)
+
+
+_WRAPPERS: dict[str, Callable[[tuple[Inline, ...]], Inline]] = {
+    "s_open": Strikeout, "sub_open": Subscript, "sup_open": Superscript,
+}
+_CAPTION = re.compile(r"^(?:[Tt]able:|:(?![!-/:-@\[-`{-~]))\s*")
+
+
+def _caption_of(block: Block) -> tuple[Inline, ...] | None:
+    """The inlines of a ``Table: …`` / ``: …`` paragraph without that mark, else None."""
+    if not isinstance(block, Paragraph) or not block.content or not isinstance(block.content[0], Text):
+        return None
+    first = block.content[0]
+    m = _CAPTION.match(first.text)
+    if m is None:
+        return None
+    rest = first.text[m.end():]
+    return ((replace(first, text=rest),) if rest else ()) + block.content[1:]
+
+
+def _trim_inlines(content: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    items = list(content)
+    while items and isinstance(items[0], SoftBreak):
+        items.pop(0)
+    while items and isinstance(items[-1], SoftBreak):
+        items.pop()
+    if items and isinstance(items[-1], Text):
+        items[-1] = replace(items[-1], text=items[-1].text.rstrip())
+    return tuple(i for i in items if not (isinstance(i, Text) and not i.text))
+
+
+def _style_align(style: str) -> Alignment:
+    m = re.search(r"text-align\s*:\s*(left|right|center)", style or "")
+    return m.group(1) if m else "default"  # type: ignore[return-value]
 
 
 def _kv(attrs: dict) -> tuple[tuple[str, str], ...]:

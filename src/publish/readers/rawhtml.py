@@ -45,9 +45,9 @@ REFUSED_TAGS = {
 INLINE_TAGS = {
     "b": "strong", "strong": "strong", "i": "emph", "em": "emph", "a": "link", "br": "br", "wbr": "wbr",
     "code": "code", "kbd": "code", "samp": "code", "tt": "code",
-    "span": "span", "u": "span", "s": "span", "sub": "span", "sup": "span", "small": "span", "mark": "span",
-    "abbr": "span", "cite": "span", "q": "span", "dfn": "span", "var": "span", "del": "span", "ins": "span",
-    "time": "span", "bdi": "span", "bdo": "span", "big": "span", "font": "span", "nobr": "span", "strike": "span",
+    "span": "span", "u": "span", "s": "strike", "sub": "sub", "sup": "sup", "small": "span", "mark": "span",
+    "abbr": "span", "cite": "span", "q": "span", "dfn": "span", "var": "span", "del": "strike", "ins": "span",
+    "time": "span", "bdi": "span", "bdo": "span", "big": "span", "font": "span", "nobr": "span", "strike": "strike",
 }
 BLOCK_TAGS = {
     "p", "div", "section", "article", "aside", "header", "footer", "main", "nav", "blockquote", "ul", "ol",
@@ -161,7 +161,8 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
     import lxml.html
 
     from ..model import (
-        Attr, BlockQuote, CodeBlock, Div, Heading, ListBlock, Paragraph, ThematicBreak,
+        Attr, BlockQuote, Cell, CodeBlock, ColSpec, Div, Figure, Heading, ListBlock, Paragraph, Plain, Row, Table,
+        ThematicBreak,
     )
 
     try:
@@ -218,22 +219,58 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
             items = [tuple(blocks_of(_children(li))) for li in el if isinstance(li.tag, str)]
             start = int(el.get("start", "1")) if (el.get("start") or "").isdigit() else 1
             return [ListBlock(tag == "ol", tuple(items), start=start, pos=pos)]
-        if tag == "tr":
-            cells = [" ".join(c.text_content().split()) for c in el if isinstance(c.tag, str)]
-            return [Paragraph((_text(" | ".join(cells)),), pos=pos)] if any(cells) else []
-        if tag in ("table", "thead", "tbody", "tfoot"):
-            rows = []
-            for c in el:
-                if isinstance(c.tag, str):
-                    rows.extend(block_of(c, c.tag.lower()))
-            return [Div(Attr("", ("table",), ()), tuple(rows), pos=pos)] if tag == "table" else rows
+        if tag == "table":
+            return [table_of(el)]
+        if tag in ("tr", "thead", "tbody", "tfoot"):  # outside a table: its cells' blocks
+            return [b for c in _elements(el) for b in block_of(c, c.tag.lower())]
+        if tag == "figure":
+            caps = [c for c in _elements(el) if c.tag.lower() == "figcaption"]
+            content = [c for c in _children(el) if not (not isinstance(c, str) and c in caps)]
+            caption = tuple(b for c in caps for b in plain(blocks_of(_children(c))))
+            return [Figure(tuple(blocks_of(content)), caption=caption, attr=attr(el), pos=pos)]
         if tag in ("p", "dt", "dd", "li", "figcaption", "caption", "summary", "td", "th", "address", "title"):
             inner = blocks_of(_children(el))
             return inner
         return [Div(attr(el), tuple(blocks_of(_children(el))), pos=pos)]
 
+    def plain(blocks: list) -> tuple:
+        """Pandoc: a cell or caption holding one paragraph holds its inlines (Plain)."""
+        if len(blocks) == 1 and isinstance(blocks[0], Paragraph):
+            return (Plain(blocks[0].content, pos=pos),)
+        return tuple(blocks)
+
+    def table_of(el) -> Table:
+        """<table>: <caption>, <thead>/<tbody>/<tfoot> (or bare <tr>), <th>/<td> with
+        colspan/rowspan and align or style="text-align: …"."""
+        caption: tuple = ()
+        sections: dict[str, list] = {"thead": [], "tbody": [], "tfoot": []}
+        for part in _elements(el):
+            ptag = part.tag.lower()
+            if ptag == "caption":
+                caption = plain(blocks_of(_children(part)))
+            elif ptag in sections:
+                sections[ptag].extend(row_of(tr, ptag == "thead") for tr in _elements(part) if tr.tag.lower() == "tr")
+            elif ptag == "tr":
+                sections["tbody"].append(row_of(part, False))
+        head, body, foot = sections["thead"], sections["tbody"], sections["tfoot"]
+        if not head and body and all(c.header for c in body[0].cells):  # a first row of <th> is the head
+            head, body = body[:1], body[1:]
+        ncols = _column_count([[(c.rowspan, c.colspan) for c in r.cells] for r in head + body + foot])
+        return Table(tuple(ColSpec() for _ in range(ncols)), tuple(head), tuple(body), caption=caption,
+                     foot=tuple(foot), attr=attr(el), pos=pos)
+
+    def row_of(tr, in_head: bool) -> Row:
+        cells = []
+        for c in _elements(tr):
+            ctag = c.tag.lower()
+            if ctag not in ("td", "th"):
+                continue
+            cells.append(Cell(plain(blocks_of(_children(c))), align=_align(c), rowspan=_span(c, "rowspan"),
+                              colspan=_span(c, "colspan"), header=in_head or ctag == "th", attr=attr(c)))
+        return Row(tuple(cells), attr=attr(tr))
+
     def inlines_of(nodes) -> tuple:
-        from ..model import Code, Emph, LineBreak, Span, Strong
+        from ..model import Code, Emph, LineBreak, Span, Strikeout, Strong, Subscript, Superscript
 
         out: list = []
         for n in nodes:
@@ -254,6 +291,8 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
                 out.append(Emph(inner))
             elif kind == "code":
                 out.append(Code(n.text_content()))
+            elif kind in ("sub", "sup", "strike"):
+                out.append({"sub": Subscript, "sup": Superscript, "strike": Strikeout}[kind](inner))
             elif kind == "br":
                 out.append(LineBreak())
             elif kind == "wbr":
@@ -267,6 +306,41 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
         return tuple(out)
 
     return tuple(blocks_of(parts))
+
+
+def _elements(el) -> list:
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def _span(el, name: str) -> int:
+    """colspan/rowspan: a whole number from 1 to 1000 (HTML's limits; else 1)."""
+    value = (el.get(name) or "").strip()
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
+
+
+def _align(el) -> str:
+    m = re.search(r"text-align\s*:\s*(left|right|center)", el.get("style") or "", re.I)
+    value = (m.group(1) if m else el.get("align") or "").lower()
+    return value if value in ("left", "right", "center") else "default"
+
+
+def _column_count(rows: list[list[tuple[int, int]]]) -> int:
+    """Columns of a table whose cells may span rows (rowspan, colspan) and columns."""
+    carried: list[int] = []  # per column: rows still covered by a cell from above
+    ncols = 0
+    for cells in rows:
+        col = 0
+        for rowspan, colspan in cells:
+            while col < len(carried) and carried[col] > 0:
+                col += 1
+            for c in range(col, col + colspan):
+                if c >= len(carried):
+                    carried.append(0)
+                carried[c] = max(carried[c], rowspan)
+            col += colspan
+        ncols = max(ncols, len(carried))
+        carried = [max(0, n - 1) for n in carried]
+    return ncols
 
 
 def _children(el) -> list:
