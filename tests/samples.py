@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from publish.model import (
-    Annotation, Attr, BlockQuote, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
+    Annotation, Attr, BlockQuote, Cell, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
     Document, Emph, GlossaryEntry, Heading, LineBreak, Link, ListBlock, Meta, NoteRef,
-    Paragraph, Person, SoftBreak, Source, Span, SpeakerRef, Strong, TermRef, Text,
+    Paragraph, Person, Row, SoftBreak, Source, Span, SpeakerRef, Strong, TermRef, Text,
     ThematicBreak,
 )
 
@@ -78,3 +78,122 @@ def sample_document() -> Document:
     )
     return Document(meta=meta, blocks=blocks, glossary=(cac, pipl), annotations=(ctx, upd, ed),
                     people=(musk,), source_path="sample.md")
+
+
+# --------------------------------------------------------------------------
+# Tables, figures, math, sub/sup/strike (issue 10): hand-built, as the reader
+# for these nodes is written in parallel.
+
+def _c(text: str, **kw) -> "Cell":
+    from publish.model import Cell, Plain
+
+    return Cell((Plain((Text(text),)),), **kw)
+
+
+def _row(*texts: str, header_first: bool = False) -> "Row":
+    from publish.model import Row
+
+    return Row(tuple(_c(t, header=header_first and i == 0) for i, t in enumerate(texts)))
+
+
+LONG_TABLE_ROWS = 80
+WIDE_TABLE_COLUMNS = 10
+FIGURE_IMAGES = {"wide.png": (1600, 400), "tall.png": (300, 2400)}
+
+
+def write_sample_images(folder) -> None:
+    """The images ``tables_document`` shows (a very wide and a very tall one)."""
+    from PIL import Image as PILImage
+
+    for name, size in FIGURE_IMAGES.items():
+        PILImage.new("RGB", size, (13, 118, 128)).save(folder / name)
+
+
+def tables_document() -> Document:
+    """Every new node: tables (caption, alignments, widths, header row and column,
+    a cell with a list and a code block, colspan and rowspan, a foot), a wide
+    table with long words, a long table that must break across pages, figures
+    (a very wide and a very tall image), sub/sup/strike, inline and display math
+    (and TeX that latex2mathml cannot read), a table inside a footnote.
+
+    Images: ``write_sample_images(folder)`` puts them in the source folder."""
+    from publish.model import (
+        Cell, ColSpec, Figure, Image, Math, Plain, Row, Strikeout, Subscript, Superscript, Table,
+    )
+
+    rich = Table(
+        colspecs=(ColSpec("left", 0.22), ColSpec("right", 0.18), ColSpec("center", 0.2), ColSpec("default", 0.4)),
+        head=(Row((_c("Regulator"), _c("Fines (¥m)"), _c("Status"), _c("Notes"))),),
+        body=(
+            Row((_c("CAC", header=True), _c("80.26"), _c("active"),
+                 Cell((Plain((Text("Three steps:"),)),
+                       ListBlock(False, ((Plain((Text("review"),)),), (Plain((Text("fine"),)),),
+                                         (Plain((Text("relist"),)),))),
+                       CodeBlock("fine = base * 1.5\n", Attr(classes=("python",))))))),
+            Row((_c("SAMR", header=True, rowspan=2), _c("18.2"), _c("closed", align="left"),
+                 _c("Spans two rows on the left"))),
+            Row((_c("3.4"), _c("A cell spanning two columns", colspan=2))),
+        ),
+        foot=(Row((_c("Total", header=True), _c("101.86"), _c(""), _c("three fines"))),),
+        caption=(Plain((Text("Fines by regulator, "), Emph((Text("2021"),)), Text(".")),),),
+        attr=Attr("tbl-fines"),
+    )
+    long_words = ("Donaudampfschifffahrtsgesellschaftskapitän", "internationalisation-and-localisation",
+                  "Pneumonoultramicroscopicsilicovolcanoconiosis", "https://example.org/a/very/long/path/segment")
+    wide = Table(
+        colspecs=tuple(ColSpec() for _ in range(WIDE_TABLE_COLUMNS)),
+        head=(_row(*(f"Column heading {i + 1}" for i in range(WIDE_TABLE_COLUMNS))),),
+        body=tuple(_row(*(long_words[(r + i) % len(long_words)] if (r + i) % 3 == 0 else f"r{r + 1}c{i + 1}"
+                          for i in range(WIDE_TABLE_COLUMNS)), header_first=True) for r in range(4)),
+        caption=(Plain((Text("A wide table with long words"),)),),
+        attr=Attr("tbl-wide"),
+    )
+    long = Table(
+        colspecs=(ColSpec("left"), ColSpec("right"), ColSpec("right"), ColSpec("left")),
+        head=(_row("Listing", "Filed", "Approved", "Remark"),),
+        body=tuple(_row(f"Company {n:02d}", str(2000 + n), str(1000 + 7 * n),
+                        "a longer remark that wraps onto a second line" if n % 9 == 0 else "ok",
+                        header_first=True) for n in range(1, LONG_TABLE_ROWS + 1)),
+        caption=(Plain((Text("Eighty listings"),)),),
+        attr=Attr("tbl-long"),
+    )
+    figure_wide = Figure(
+        (Plain((Image("wide.png", "A wide teal band", attr=Attr(kv=(("width", "50%"),))),)),),
+        caption=(Plain((Text("A wide image set at half the text width"),)),),
+        attr=Attr("fig-wide"),
+    )
+    figure_tall = Figure(
+        (Plain((Image("tall.png", "A tall teal column"),)),),
+        caption=(Plain((Text("A tall image kept within the page"),)),),
+        attr=Attr("fig-tall"),
+    )
+    note = Annotation(
+        id="tbl-note", kind="footnote", number=1, anchor_id="noteref-tbl-note",
+        body=(Paragraph((Text("A note holding a small table:"),)),
+              Table(colspecs=(ColSpec(), ColSpec("right")),
+                    head=(_row("Year", "Deals"),),
+                    body=(_row("2020", "12"), _row("2021", "3"))),),
+    )
+    blocks = (
+        Paragraph((Text("Water is H"), Subscript((Text("2"),)), Text("O; energy is E = mc"),
+                   Superscript((Text("2"),)), Text("; the "), Strikeout((Text("old price"),)),
+                   Text(" is gone"), NoteRef(note.id, (), id="noteref-tbl-note"), Text("."))),
+        Heading(1, (Text("Tables"),), Attr("tables")),
+        rich,
+        Paragraph((Text("A paragraph between tables."),)),
+        wide,
+        long,
+        Heading(1, (Text("Figures"),), Attr("figures")),
+        figure_wide,
+        figure_tall,
+        Heading(1, (Text("Math"),), Attr("math")),
+        Paragraph((Text("Inline: "), Math(r"\frac{a}{b}"), Text(", "), Math(r"\sqrt{x^2+y^2}"),
+                   Text(", "), Math(r"\alpha + \beta = \gamma"), Text(" and "), Math(r"\frac{1}{"),
+                   Text(" (bad TeX).")), ),
+        Paragraph((Text("Display:"), Math(r"x = \frac{-b \pm \sqrt{b^2 - 4ac}}{2a}", display=True),
+                   Text("and"), Math(r"\sum_{i=1}^{n} i = \frac{n(n+1)}{2}", display=True))),
+    )
+    meta = Meta(title="Tables, figures and math", authors=("Test Author",), lang="en",
+                publisher="Test Press", date="2021-09-20",
+                identifier="urn:uuid:3f0c8a64-2b8e-4d6b-9a0e-6f1d2c3b4a50")
+    return Document(meta=meta, blocks=blocks, annotations=(note,), source_path="tables.md")

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from publish.diagnostics import RenderError
 from publish.model import (
-    Attr, CodeBlock, Document, Heading, Image, LineBreak,
+    Attr, CodeBlock, Document, Heading, Image, LineBreak, Math, Meta,
     Span, Text, blocks_text, nodes, plain_text,
 )
 from publish.resources import Resolver
@@ -20,7 +20,7 @@ from publish.writers.html import (
     HtmlContext, render_blocks, render_fragments, render_inlines,
 )
 from publish.writers.templating import environment
-from samples import sample_document
+from samples import LONG_TABLE_ROWS, sample_document, tables_document
 
 XHTML = "http://www.w3.org/1999/xhtml"
 EPUB = "http://www.idpf.org/2007/ops"
@@ -233,3 +233,122 @@ def test_reader_note_without_number_is_an_error(doc):
     bad = dataclasses.replace(doc, annotations=(ann, *doc.annotations[1:]))
     with pytest.raises(RenderError):
         render_fragments(bad, HtmlContext("epub"))
+
+
+# --------------------------------------------------------------------------
+# Tables, figures, math, sub/sup/strike (tables_document, hand-built)
+
+
+@pytest.fixture(scope="module")
+def tables_doc() -> Document:
+    return tables_document()
+
+
+@pytest.fixture(scope="module")
+def tables_html(tables_doc) -> dict[str, etree._Element]:
+    return {mode: parse(all_html(render_fragments(tables_doc, HtmlContext(mode)))) for mode in ("print", "epub")}
+
+
+@pytest.mark.parametrize("mode", ["print", "epub"])
+def test_table_structure(tables_html, mode):
+    root = tables_html[mode]
+    (table,) = root.xpath("//h:table[@id='tbl-fines']", namespaces=NS)
+    assert table.getparent().get("class") == "table-wrap"
+    assert set(table.get("class").split()) == {"cols-4", "fixed-widths"}
+    assert text_of(table.xpath("h:caption", namespaces=NS)[0]) == "Fines by regulator, 2021."
+    assert table.xpath("h:caption/h:em", namespaces=NS)
+    assert [c.get("style") for c in table.xpath("h:colgroup/h:col", namespaces=NS)] == [
+        "width:22%", "width:18%", "width:20%", "width:40%"]
+    head = table.xpath("h:thead/h:tr/h:th", namespaces=NS)
+    assert [text_of(th) for th in head] == ["Regulator", "Fines (¥m)", "Status", "Notes"]
+    assert {th.get("scope") for th in head} == {"col"}
+    # column alignment on every cell of the column, a cell's own alignment wins
+    assert [th.get("class") for th in head] == ["align-left", "align-right", "align-center", None]
+    body = table.xpath("h:tbody/h:tr", namespaces=NS)
+    row_heads = [th for tr in body for th in tr.xpath("h:th", namespaces=NS)]
+    assert [(text_of(th), th.get("scope")) for th in row_heads] == [("CAC", "row"), ("SAMR", "row")]
+    assert row_heads[1].get("rowspan") == "2"
+    closed = body[1].xpath("h:td", namespaces=NS)[1]
+    assert (text_of(closed), closed.get("class")) == ("closed", "align-left")
+    # the row under a rowspan: its first cell sits in column 2 (right-aligned)
+    (three, spanning) = body[2].xpath("h:td", namespaces=NS)
+    assert (three.get("class"), spanning.get("colspan"), spanning.get("class")) == (
+        "align-right", "2", "align-center")
+    # a cell holding blocks: a list and a code block
+    notes = body[0].xpath("h:td", namespaces=NS)[2]
+    assert [text_of(li) for li in notes.xpath("h:ul/h:li", namespaces=NS)] == ["review", "fine", "relist"]
+    assert notes.xpath("h:pre/h:code[@class='language-python']/text()", namespaces=NS) == ["fine = base * 1.5"]
+    assert [text_of(c) for c in table.xpath("h:tfoot/h:tr/*", namespaces=NS)] == ["Total", "101.86", "", "three fines"]
+    # no colgroup without widths; many columns -> cols-10 (print.css sets them smaller, fixed)
+    wide = root.xpath("//h:table[@id='tbl-wide']", namespaces=NS)[0]
+    assert wide.get("class") == "cols-10" and not wide.xpath("h:colgroup", namespaces=NS)
+    long = root.xpath("//h:table[@id='tbl-long']", namespaces=NS)[0]
+    assert len(long.xpath("h:tbody/h:tr", namespaces=NS)) == LONG_TABLE_ROWS
+
+
+@pytest.mark.parametrize("mode", ["print", "epub"])
+def test_figures_sub_sup_strike(tables_html, mode):
+    root = tables_html[mode]
+    fig = root.xpath("//h:figure[@id='fig-wide']", namespaces=NS)[0]
+    img = fig.xpath("h:img", namespaces=NS)[0]
+    assert img.get("style") == "width:50%" and img.get("alt") == "A wide teal band"
+    assert text_of(fig.xpath("h:figcaption", namespaces=NS)[0]) == "A wide image set at half the text width"
+    assert root.xpath("//h:sub/text()", namespaces=NS)[0] == "2"
+    assert "2" in root.xpath("//h:sup/text()", namespaces=NS)
+    assert root.xpath("//h:del/text()", namespaces=NS) == ["old price"]
+    # Plain: no paragraph of its own
+    assert not root.xpath("//h:figure/h:p | //h:td/h:p | //h:th/h:p", namespaces=NS)
+
+
+def test_image_sizes_become_css_only_when_safe():
+    out = render_inlines((Image("a.png", "a", attr=Attr(kv=(("width", "120"), ("height", "3cm")))),
+                          Image("b.png", "b", attr=Attr(kv=(("width", "1px;background:url(x)"),)))),
+                         HtmlContext("epub"))
+    a, b = parse(out).xpath("//h:img", namespaces=NS)
+    assert a.get("style") == "width:120px;height:3cm"
+    assert b.get("style") is None and b.get("data-width") == "1px;background:url(x)"
+
+
+def test_math_is_mathml_with_alttext_in_epub(tables_doc, tables_html):
+    M = "http://www.w3.org/1998/Math/MathML"
+    maths = tables_html["epub"].findall(f".//{{{M}}}math")
+    tex = [m.text for m in nodes(tables_doc.blocks) if isinstance(m, Math)]
+    good = [t for t in tex if t != r"\frac{1}{"]
+    assert [m.get("alttext") for m in maths] == good
+    assert [m.get("display") for m in maths] == ["inline"] * 3 + ["block"] * 2
+    assert maths[0].find(f".//{{{M}}}mfrac") is not None
+
+
+def test_math_in_print_is_spans_in_reading_order(tables_html):
+    root = tables_html["print"]
+    assert not root.xpath("//*[local-name()='math']")
+    spans = root.xpath("//h:span[contains(@class,'math')]", namespaces=NS)
+    assert [s.get("class") for s in spans] == ["math inline"] * 3 + ["math display"] * 2
+    assert text_of(spans[0]) == "ab"  # numerator, then denominator
+    assert spans[0].xpath(".//h:span[@class='m-frac']", namespaces=NS)
+    assert text_of(spans[1]).replace(" ", "") == "√x2+y2"
+    assert spans[2].xpath("h:span[@class='m-i']/text()", namespaces=NS) == ["α", "β", "γ"]
+    assert "".join(text_of(spans[3]).split()) == "x=−b±√b2−4ac2a"
+
+
+@pytest.mark.parametrize("mode", ["print", "epub"])
+def test_unreadable_tex_shown_as_tex_and_warned(tables_html, mode):
+    (code,) = tables_html[mode].xpath("//h:code[contains(@class,'math-tex')]", namespaces=NS)
+    assert code.text == r"\frac{1}{"
+    from publish.check import lint
+    from publish.diagnostics import Collector
+    from publish.model import Paragraph, Pos
+
+    diag = Collector()
+    lint(Document(Meta("m"), (Paragraph((Math(r"\frac{1}{", pos=Pos("m.md", 2, 4)), Math("x^2", pos=Pos("m.md", 3, 1)))),)),
+         diag)
+    assert [(d.line, d.col, d.severity) for d in diag.items] == [(2, 4, "warning")]
+
+
+def test_table_in_print_footnote_is_phrasing(tables_html):
+    note = tables_html["print"].xpath("//h:span[contains(@class,'footnote')]", namespaces=NS)[0]
+    blocks = {f"{{{XHTML}}}{t}" for t in ("p", "div", "table", "tr", "td", "th", "thead", "tbody", "figure")}
+    assert not [e for e in note.iter() if e.tag in blocks]
+    cells = [e for e in note.iter(f"{{{XHTML}}}span") if {"b-td", "b-th"} & set(e.get("class", "").split())]
+    assert [text_of(c) for c in cells] == ["Year", "Deals", "2020", "12", "2021", "3"]
+    assert not note.xpath(".//*[@scope or @colspan or @rowspan]")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .diagnostics import Collector
 from .model import (
-    Document, GlossaryEntry, Heading, Image, Link, Paragraph, TermRef, Text, nodes, plain_text, query,
+    Document, GlossaryEntry, Heading, Image, Link, Math, Paragraph, TermRef, Text, nodes, plain_text, query,
 )
 
 
@@ -22,6 +22,17 @@ def lint(doc: Document, diag: Collector) -> None:
     _unused(doc, diag)
     _unmarked(doc, diag)
     _expansions(doc, diag)
+    _math(doc, diag)
+
+
+def _math(doc: Document, diag: Collector) -> None:
+    """TeX that latex2mathml cannot read is printed as TeX source (a warning, not a failure)."""
+    from .writers.mathml import tex_to_mathml
+
+    for i in nodes((doc.blocks, doc.reader_notes)):
+        if isinstance(i, Math) and i.pos is not None and tex_to_mathml(i.text, i.display) is None:
+            diag.warning(i.pos.path, i.pos.line, i.pos.col,
+                         f"math '{i.text}' cannot be converted (latex2mathml); it is shown as TeX source")
 
 
 def document_ids(doc: Document) -> set[str]:

@@ -33,12 +33,13 @@ from markupsafe import escape
 
 from ..diagnostics import Diagnostic, RenderError
 from ..backmatter import Labels, labels_for
-from ..model import Document, Heading, Image, Meta, nodes, plain_text
+from ..model import Document, Heading, Image, Math, Meta, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import templating
 from .common import human_date, join_names, repack_zip
 from .html import HtmlContext, lang_wrap, render_fragments, rendered_ids, split_sections
+from .mathml import MATHML_NS
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -286,6 +287,12 @@ def _finish_xhtml(doc: Document, name: str, data: bytes,
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
 
 
+def _properties(data: bytes) -> tuple[str, ...]:
+    """Manifest properties of a content document: ``mathml`` when it holds MathML."""
+    root = etree.fromstring(data)
+    return ("mathml",) if root.find(f".//{{{MATHML_NS}}}math") is not None else ()
+
+
 def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> epub.EpubBook:
     env = templating.environment(resolver)
     meta = doc.meta
@@ -325,7 +332,8 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     for kw in meta.keywords:
         book.add_metadata("DC", "subject", kw)
     images = _images(doc, resolver)
-    _accessibility_metadata(book, doc, summary, has_images=bool(images))
+    _accessibility_metadata(book, doc, summary, has_images=bool(images),
+                            has_math=any(isinstance(n, Math) for n in nodes((doc.blocks, doc.reader_notes))))
     for n, (name, media_type, data) in enumerate(images.values(), start=1):
         book.add_item(epub.EpubItem(uid=f"image-{n:02d}", file_name=name, media_type=media_type,
                                     content=data))
@@ -357,7 +365,8 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         elif p.key in ("glossary", "voices", "sources", "colophon"):
             ctx.update(heading=labels[p.key], frags=frags, L=labels, accessibility_summary=summary)
         data = env.get_template(p.template).render(ctx).encode("utf-8")
-        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, _finish_xhtml(doc, p.file, data, images if p.key != "cover" else {}), p.title)
+        data = _finish_xhtml(doc, p.file, data, images if p.key != "cover" else {})
+        item = _Xhtml(f"x-{p.key}-{i:02d}", p.file, data, p.title, _properties(data))
         book.add_item(item)
         items[p.file] = item
     if linker.missing:
@@ -399,7 +408,7 @@ def _subheadings(p: _Part) -> list[Any]:
 
 
 def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
-                            has_images: bool) -> None:
+                            has_images: bool, has_math: bool = False) -> None:
     def meta(prop: str, value: str) -> None:
         book.add_metadata(None, "meta", value, {"property": prop})
 
@@ -413,6 +422,8 @@ def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
         features.append("annotations")
     if has_images:
         features.append("alternativeText")
+    if has_math:
+        features.append("MathML")
     for f in features:
         meta("schema:accessibilityFeature", f)
     meta("schema:accessibilityHazard", "none")

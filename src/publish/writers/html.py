@@ -10,7 +10,18 @@ WeasyPrint's HTML parser reads it the same way.
   pointing at the note (the EPUB writer lists the notes from ``Fragments.notes``);
 * ``"print"``: the anchored span, a linked call ``<a class="fn-call">N</a>`` and,
   right after it, the note body as ``<span class="footnote">`` for CSS
-  ``float: footnote`` (only phrasing elements, since it sits inside a paragraph).
+  ``float: footnote`` (only phrasing elements, since it sits inside a paragraph:
+  every block, tables and figures included, becomes a ``<span class="b-TAG">``
+  that print.css displays as its block; a table in a note keeps its rows and
+  cells as CSS table boxes but loses column and row spans).
+
+Math is MathML with ``alttext`` in EPUB and spans styled by print.css in print
+(WeasyPrint has no MathML; see ``mathml.py``); TeX that latex2mathml cannot
+read is shown as TeX in ``<code class="math-tex">`` (``check`` warns about it).
+Tables: ``<div class="table-wrap">`` (it scrolls on small screens) around a
+``<table>`` with caption, colgroup (when widths are given), thead/tbody/tfoot,
+``th scope``, spans, alignment as ``align-*`` classes and a ``cols-N`` class
+(N = columns, 12 meaning 12 or more) for the styles of wide tables.
 
 Editorial annotations never come out: their anchors render their content only.
 Writers never compute numbers: note numbers, first uses and ids come from the model.
@@ -26,13 +37,15 @@ from markupsafe import Markup, escape
 
 from ..diagnostics import Diagnostic, RenderError
 from ..model import (
-    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document,
-    Emph, Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef,
-    Meta, Paragraph, Pos, SoftBreak, Source, Span, SpeakerRef, Strong,
-    TermRef, Text, ThematicBreak, nodes, plain_text, query,
+    Annotation, Attr, Block, BlockQuote, Cell, Code, CodeBlock, ColSpec, DefinitionList, Div,
+    Document, Emph, Figure, Heading, Image, Inline, LineBreak, Link, ListBlock,
+    Math, Meta, NoteRef, Paragraph, Plain, Pos, Row, SoftBreak, Source, Span, SpeakerRef,
+    Strikeout, Strong, Subscript, Superscript, Table, TermRef, Text, ThematicBreak, nodes,
+    plain_text, query,
 )
 from ..backmatter import GlossaryItem, Labels, SourceItem, VoiceItem, back_matter, labels_for, note_head
 from .common import CJK_RUN
+from .mathml import mathml_for_epub, mathml_to_html, tex_to_mathml
 
 Mode = Literal["print", "epub"]
 
@@ -190,7 +203,12 @@ def _attr_pairs(attr: Attr, extra_classes: tuple[str, ...] = ()) -> list[tuple[s
 # Tag names for blocks; inside a print footnote (which sits inside a <p>) every
 # block becomes a <span> with the block's name as its class, styled display:block.
 _BLOCK_TAGS = ("p", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "pre", "div",
-               "h1", "h2", "h3", "h4", "h5", "h6")
+               "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption",
+               "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td")
+# Table attributes a span cannot carry (a table in a print footnote).
+_TABLE_ONLY_ATTRS = ("scope", "colspan", "rowspan")
+# Image sizes kept as CSS (Pandoc's {width=50%}; a bare number is pixels); others are dropped to data-*.
+_CSS_LENGTH = re.compile(r"^\d+(?:\.\d+)?(?:%|px|cm|mm|in|pt|pc|em)?$")
 
 
 _NO_DOCUMENT = Document(Meta(""), ())
@@ -209,8 +227,8 @@ class _Renderer:
     def _open(self, tag: str, pairs: list[tuple[str, str | None]] = []) -> str:  # noqa: B006
         if self.phrasing and tag in _BLOCK_TAGS:
             cls = " ".join(x for x in (f"b-{tag}", dict(pairs).get("class") or "") if x)
-            pairs = [(k, v) for k, v in pairs if k != "class"] + [("class", cls)]
-            return f"<span{_attrs(pairs)}>"
+            pairs = [(k, v) for k, v in pairs if k != "class" and k not in _TABLE_ONLY_ATTRS]
+            return f"<span{_attrs(pairs + [('class', cls)])}>"
         return f"<{tag}{_attrs(pairs)}>"
 
     def _close(self, tag: str) -> str:
@@ -233,13 +251,21 @@ class _Renderer:
                 return f"<em>{self.inlines(c)}</em>"
             case Strong(content=c):
                 return f"<strong>{self.inlines(c)}</strong>"
-            case Code(text=t):
-                return f"<code>{_text(t)}</code>"
+            case Strikeout(content=c):
+                return f"<del>{self.inlines(c)}</del>"
+            case Subscript(content=c):
+                return f"<sub>{self.inlines(c)}</sub>"
+            case Superscript(content=c):
+                return f"<sup>{self.inlines(c)}</sup>"
+            case Code(text=t, attr=attr):
+                return f"<code{_attrs(_attr_pairs(attr))}>{_text(t)}</code>"
+            case Math():
+                return self.math(node)
             case SoftBreak():
                 return " "
             case LineBreak():
                 return "<br/>"
-            case Link(url=url, content=c, title=title):
+            case Link(url=url, content=c, title=title, attr=attr):
                 if self.in_link:
                     raise _fail("a link inside a link cannot be rendered", None, self.doc_path)
                 href = self.ctx.href(url[1:]) if url.startswith("#") else url
@@ -248,12 +274,9 @@ class _Renderer:
                     inner = self.inlines(c)
                 finally:
                     self.in_link -= 1
-                return f"<a{_attrs([('href', href), ('title', title)])}>{inner}</a>"
-            case Image(src=src, alt=alt, title=title, attr=attr):
-                if self.ctx.image_src is not None:
-                    src = self.ctx.image_src(node)
-                pairs = _attr_pairs(attr)
-                return f"<img{_attrs([('src', src), *pairs, ('title', title)])} alt=\"{_text(alt)}\"/>"
+                return f"<a{_attrs([('href', href), *_attr_pairs(attr), ('title', title)])}>{inner}</a>"
+            case Image():
+                return self.image(node)
             case Span(attr=attr, content=c):
                 return f"<span{_attrs(_attr_pairs(attr))}>{self.inlines(c)}</span>"
             case TermRef():
@@ -266,6 +289,28 @@ class _Renderer:
                         f"{self.inlines(c)}</span>")
             case _:
                 assert_never(node)
+
+    def image(self, node: Image) -> str:
+        src = self.ctx.image_src(node) if self.ctx.image_src is not None else node.src
+        attr = node.attr
+        sizes = {k: v.strip() for k, v in attr.kv if k in ("width", "height") and _CSS_LENGTH.match(v.strip())}
+        style = ";".join(f"{k}:{v if not v[-1].isdigit() else v + 'px'}" for k, v in sizes.items())
+        pairs = _attr_pairs(Attr(attr.id, attr.classes, tuple((k, v) for k, v in attr.kv if k not in sizes)))
+        return (f"<img{_attrs([('src', src), *pairs, ('style', style), ('title', node.title)])}"
+                f' alt="{_text(node.alt)}"/>')
+
+    def math(self, node: Math) -> str:
+        cls = "math display" if node.display else "math inline"
+        if self.ctx.mode == "epub":
+            mathml = mathml_for_epub(node.text, node.display)
+            if mathml is not None:
+                return mathml
+        else:
+            mathml = tex_to_mathml(node.text, node.display)
+            if mathml is not None:
+                return f'<span class="{cls}">{mathml_to_html(mathml, node.display)}</span>'
+        # latex2mathml cannot read it: the TeX as written (check.lint warns)
+        return f'<code class="math-tex {cls}">{_text(node.text)}</code>'
 
     def term(self, node: TermRef) -> str:
         cls = "term first" if node.first else "term"
@@ -337,11 +382,13 @@ class _Renderer:
 
     def block(self, node: Block) -> str:
         match node:
-            case Heading(level=level, content=c, id=hid):
+            case Heading(level=level, content=c, attr=attr):
                 tag = f"h{min(max(level, 1), 6)}"
-                return self._el(tag, self.inlines(c), [("id", hid)])
+                return self._el(tag, self.inlines(c), _attr_pairs(attr))
             case Paragraph(content=c):
                 return self._el("p", self.inlines(c))
+            case Plain(content=c):
+                return self.inlines(c)
             case BlockQuote(content=c):
                 return self._el("blockquote", self.blocks(c))
             case ListBlock(ordered=ordered, items=items, start=start):
@@ -359,17 +406,79 @@ class _Renderer:
                     parts.append(self._el("dt", self.inlines(it.term)))
                     parts.extend(self._el("dd", self.blocks(d)) for d in it.definitions)
                 return self._el("dl", "".join(parts))
-            case CodeBlock(text=t) if True:
+            case CodeBlock(text=t, attr=attr):
                 lang = node.language
                 code_cls = f"language-{lang}" if lang else None
                 code = f"<code{_attrs([('class', code_cls)])}>{_text(t.rstrip(chr(10)))}</code>"
-                return self._el("pre", code)
+                return self._el("pre", code, _attr_pairs(Attr(attr.id, attr.classes[1:], attr.kv)))
             case ThematicBreak():
                 return '<span class="b-hr"></span>' if self.phrasing else "<hr/>"
             case Div(attr=attr, content=c):
                 return self._el("div", self.blocks(c), _attr_pairs(attr))
+            case Table():
+                return self.table(node)
+            case Figure(content=c, caption=cap, attr=attr):
+                caption = self._el("figcaption", self.caption(cap)) if cap else ""
+                return self._el("figure", self.blocks(c) + caption, _attr_pairs(attr))
             case _:
                 assert_never(node)
+
+    def caption(self, blocks: tuple[Block, ...]) -> str:
+        """A caption's blocks; one paragraph is set as its inlines."""
+        if len(blocks) == 1 and isinstance(blocks[0], (Paragraph, Plain)):
+            return self.inlines(blocks[0].content)
+        return self.blocks(blocks)
+
+    def table(self, node: Table) -> str:
+        ncols = max(len(node.colspecs), 1)
+        classes = [f"cols-{min(ncols, 12)}"]
+        if any(c.width for c in node.colspecs):
+            classes.append("fixed-widths")
+        parts = []
+        if node.caption:
+            parts.append(self._el("caption", self.caption(node.caption)))
+        if any(c.width for c in node.colspecs) and not self.phrasing:
+            cols = "".join(f'<col style="width:{c.width * 100:.4g}%"/>' if c.width else "<col/>"
+                           for c in node.colspecs)
+            parts.append(f"<colgroup>{cols}</colgroup>")
+        for tag, rows in (("thead", node.head), ("tbody", node.body), ("tfoot", node.foot)):
+            if rows:
+                parts.append(self._el(tag, self.rows(rows, node.colspecs, head=tag == "thead")))
+        table = self._el("table", "\n".join(parts), _attr_pairs(node.attr, tuple(classes)))
+        return self._el("div", table, [("class", "table-wrap")])
+
+    def rows(self, rows: tuple[Row, ...], colspecs: tuple[ColSpec, ...], head: bool) -> str:
+        """The rows of one table section; each cell takes its column's alignment
+        (columns found through the spans of the cells before and above it)."""
+        out = []
+        taken: dict[tuple[int, int], bool] = {}  # (row, column) covered by a rowspan from above
+        for r, row in enumerate(rows):
+            col = 0
+            cells = []
+            for cell in row.cells:
+                while taken.get((r, col)):
+                    col += 1
+                for dr in range(1, cell.rowspan):
+                    for dc in range(cell.colspan):
+                        taken[(r + dr, col + dc)] = True
+                align = cell.align
+                if align == "default" and col < len(colspecs):
+                    align = colspecs[col].align
+                cells.append(self.cell(cell, align, head))
+                col += cell.colspan
+            out.append(self._el("tr", "".join(cells), _attr_pairs(row.attr)))
+        return "\n".join(out)
+
+    def cell(self, cell: Cell, align: str, head: bool) -> str:
+        tag = "th" if head or cell.header else "td"
+        pairs = _attr_pairs(cell.attr, (f"align-{align}",) if align != "default" else ())
+        if tag == "th":
+            pairs.append(("scope", ("colgroup" if cell.colspan > 1 else "col") if head else "row"))
+        if cell.colspan > 1:
+            pairs.append(("colspan", str(cell.colspan)))
+        if cell.rowspan > 1:
+            pairs.append(("rowspan", str(cell.rowspan)))
+        return self._el(tag, self.caption(cell.content) if cell.content else "", pairs)
 
 
 # --------------------------------------------------------------------------
