@@ -109,10 +109,16 @@ STYLES: list[tuple[str, str, str, str, str, str, str]] = [
      '<w:spacing w:after="40"/>',
      SANS_FONTS + '<w:color w:val="555555"/><w:sz w:val="18"/><w:szCs w:val="18"/>'),
     (PARA, "Rights", "Rights", "Credit", "", "", ""),
-    (PARA, "Image Caption", "ImageCaption", "BodyText", "BodyText",
+    (PARA, "caption", "Caption", "Normal", "BodyText",
      '<w:spacing w:before="40" w:after="200"/>',
      '<w:i/><w:iCs/><w:sz w:val="18"/><w:szCs w:val="18"/>'),
+    (PARA, "Image Caption", "ImageCaption", "Caption", "BodyText", "", ""),
+    (PARA, "Table Caption", "TableCaption", "Caption", "BodyText",
+     '<w:keepNext/><w:spacing w:before="200" w:after="80"/>', ""),
     (PARA, "Figure", "Figure", "BodyText", "ImageCaption", '<w:keepNext/>', ""),
+    # paragraphs in table cells (and other Plain text): little space around them
+    (PARA, "Compact", "Compact", "BodyText", "",
+     '<w:spacing w:before="36" w:after="36" w:line="240" w:lineRule="auto"/>', ""),
     (PARA, "Glossary Term", "GlossaryTerm", "BodyText", "GlossaryDefinition",
      '<w:keepNext/><w:spacing w:before="160" w:after="40"/>', '<w:b/><w:bCs/>'),
     (PARA, "Glossary Definition", "GlossaryDefinition", "BodyText", "GlossaryTerm",
@@ -162,7 +168,7 @@ STYLES: list[tuple[str, str, str, str, str, str, str]] = [
 # Word stores a few built-in names in lower case ("heading 1", "header", "footer"); its UI,
 # python-docx and the writer call them "Heading 1", "Header", "Footer".
 UI_NAMES = {f"heading {n}": f"Heading {n}" for n in range(1, 10)} | {
-    "header": "Header", "footer": "Footer"}
+    "header": "Header", "footer": "Footer", "caption": "Caption"}
 
 
 def styles_xml() -> str:
@@ -199,6 +205,7 @@ def styles_xml() -> str:
         '<w:top w:w="0" w:type="dxa"/><w:left w:w="108" w:type="dxa"/>'
         '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="108" w:type="dxa"/>'
         "</w:tblCellMar></w:tblPr></w:style>"
+        + TABLE_STYLE +
         '<w:style w:type="numbering" w:default="1" w:styleId="NoList">'
         '<w:name w:val="No List"/><w:uiPriority w:val="99"/><w:semiHidden/>'
         "<w:unhideWhenUsed/></w:style>")
@@ -206,10 +213,31 @@ def styles_xml() -> str:
     return "".join(out)
 
 
+# The table style the writer gives every table (Pandoc's reference.docx calls it "Table"):
+# rules above and below the table and under the header row; header cells bold, set on
+# their baseline. Header rows repeat on every page (w:tblHeader on the rows themselves).
+TABLE_STYLE = (
+    '<w:style w:type="table" w:customStyle="1" w:styleId="Table">'
+    '<w:name w:val="Table"/><w:basedOn w:val="TableNormal"/><w:uiPriority w:val="99"/>'
+    "<w:qFormat/>"
+    '<w:pPr><w:spacing w:before="36" w:after="36" w:line="240" w:lineRule="auto"/></w:pPr>'
+    '<w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/></w:rPr>'
+    '<w:tblPr><w:tblInd w:w="0" w:type="dxa"/>'
+    '<w:tblBorders><w:top w:val="single" w:sz="8" w:space="0" w:color="444444"/>'
+    '<w:bottom w:val="single" w:sz="8" w:space="0" w:color="444444"/>'
+    '<w:insideH w:val="single" w:sz="2" w:space="0" w:color="CCCCCC"/></w:tblBorders>'
+    '<w:tblCellMar><w:top w:w="29" w:type="dxa"/><w:left w:w="108" w:type="dxa"/>'
+    '<w:bottom w:w="29" w:type="dxa"/><w:right w:w="108" w:type="dxa"/></w:tblCellMar>'
+    "</w:tblPr>"
+    '<w:tblStylePr w:type="firstRow"><w:rPr><w:b/><w:bCs/></w:rPr>'
+    '<w:tcPr><w:tcBorders><w:bottom w:val="single" w:sz="6" w:space="0" w:color="444444"/>'
+    '</w:tcBorders><w:vAlign w:val="bottom"/></w:tcPr></w:tblStylePr>'
+    "</w:style>")
+
 BUILTIN = {
     "Normal", "BodyText", "Title", "Subtitle", *(f"Heading{n}" for n in range(1, 7)), "Quote",
     "BlockText", "ListParagraph", "ListBullet", "ListBullet2", "ListNumber", "ListNumber2",
-    "ListContinue", "ListContinue2", "FootnoteText", "CommentText", "Header", "Footer",
+    "ListContinue", "ListContinue2", "FootnoteText", "CommentText", "Header", "Footer", "Caption",
     "DefaultParagraphFont", "Emphasis", "Strong", "Hyperlink", "FootnoteReference",
     "CommentReference",
 }
@@ -245,6 +273,17 @@ def document_xml() -> str:
             continue
         paras.append(f'<w:p><w:pPr><w:pStyle w:val="{sid}"/></w:pPr>'
                      f"<w:r><w:t>{escape(UI_NAMES.get(name, name))}</w:t></w:r></w:p>")
+    # A sample of the "Table" table style (header row, one body row).
+    def cell(text: str) -> str:
+        return (f'<w:tc><w:tcPr><w:tcW w:w="4535" w:type="dxa"/></w:tcPr><w:p><w:pPr>'
+                f'<w:pStyle w:val="Compact"/></w:pPr><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>')
+    paras.append('<w:tbl><w:tblPr><w:tblStyle w:val="Table"/><w:tblW w:w="5000" w:type="pct"/>'
+                 '<w:tblLook w:val="0020" w:firstRow="1" w:lastRow="0" w:firstColumn="0" '
+                 'w:lastColumn="0" w:noHBand="0" w:noVBand="0"/></w:tblPr>'
+                 '<w:tblGrid><w:gridCol w:w="4535"/><w:gridCol w:w="4535"/></w:tblGrid>'
+                 '<w:tr><w:trPr><w:tblHeader/></w:trPr>' + cell("Table header") + cell("Header")
+                 + "</w:tr><w:tr>" + cell("Table cell (Compact)") + cell("Cell") + "</w:tr></w:tbl>"
+                 '<w:p><w:pPr><w:pStyle w:val="BodyText"/></w:pPr></w:p>')
     # A4, 2.5 cm margins; the writer switches to Letter when asked.
     sect = ('<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
             '<w:pgMar w:top="1418" w:right="1418" w:bottom="1418" w:left="1418" '

@@ -8,6 +8,7 @@ PACKAGES=(
   fonts-noto-core fonts-noto-cjk                         # body face + CJK face (styles/)
   poppler-utils                                          # pdftotext/pdftoppm in tests
   libreoffice-writer-nogui                               # opens the DOCX in tests
+  libreoffice-math-nogui                                 # ... and its formulas (OMML)
   default-jre-headless                                   # EPUBCheck
 )
 missing=()

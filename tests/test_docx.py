@@ -23,6 +23,7 @@ from publish.writers import docx as docx_writer
 
 from conftest import ARTICLE, ROOT, back_headings, straight
 from samples import sample_document
+from samples_tables import DISPLAY_MATH, INLINE_MATH, LONG_ROWS, WIDE_COLS, tables_document
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -377,17 +378,24 @@ def test_every_style_in_use_is_defined(built) -> None:
 
 
 def test_no_direct_formatting(built) -> None:
-    """Look comes from styles only: pPr holds a style (and list membership), rPr a style
-    and language tags."""
-    _, pkg = built
+    _assert_no_direct_formatting(built[1])
+
+
+def _assert_no_direct_formatting(pkg: Package) -> None:
+    """Look comes from styles only: pPr holds a style (and list membership; in a table
+    cell, the column's alignment), rPr a style, language tags and the semantic marks
+    Word uses itself (sub/superscript, strikeout)."""
     for part in pkg.story_parts():
         root = pkg.xml(part)
         for ppr in root.iter(_w("pPr")):
             if ppr.getparent().getparent().get(_w("type")):  # footnote separators
                 continue
-            assert {etree.QName(c).localname for c in ppr} <= {"pStyle", "numPr"}, part
+            allowed = {"pStyle", "numPr"} | ({"jc"} if ppr.xpath("ancestor::w:tc", namespaces=NS)
+                                             else set())
+            assert {etree.QName(c).localname for c in ppr} <= allowed, part
         for rpr in root.iter(_w("rPr")):
-            assert {etree.QName(c).localname for c in rpr} <= {"rStyle", "lang", "rFonts"}, part
+            assert {etree.QName(c).localname for c in rpr} <= \
+                {"rStyle", "lang", "rFonts", "vertAlign", "strike"}, part
             for f in rpr.iter(_w("rFonts")):
                 assert set(f.attrib) == {_w("hint")}
 
@@ -610,3 +618,241 @@ def test_note_ids_start_above_the_references_separators(tmp_path) -> None:
     assert [fn.get(_w("id")) for fn in fns] == ["0", "1", "2", "3"]
     refs = [r.get(_w("id")) for r in pkg.xml("word/document.xml").iter(_w("footnoteReference"))]
     assert refs == ["2", "3"]
+
+
+# --------------------------------------------------------------------------- tables, figures, math
+
+M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
+NS_M = {**NS, "m": M}
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    """The tables/figure/math sample, rendered once (its image in its own source folder)."""
+    from PIL import Image as PImage
+
+    src = tmp_path_factory.mktemp("tables-src")
+    PImage.new("RGB", (1200, 300), "blue").save(src / "fig.png", dpi=(96, 96))
+    doc = tables_document("fig.png")
+    data = docx_writer.render(doc, RenderOptions(epoch=EPOCH), _resolver(src / "tables.md"))
+    return doc, Package(data)
+
+
+@pytest.fixture(scope="module")
+def tables_ast(tables, tmp_path_factory) -> dict:
+    return _pandoc_json(tables[1].data, tmp_path_factory.mktemp("tables-pandoc"))
+
+
+@pytest.fixture(scope="module")
+def tables_lo_text(tables, tmp_path_factory) -> str:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice (libreoffice-writer-nogui) is not installed"
+    tmp = tmp_path_factory.mktemp("tables-lo")
+    (tmp / "tables.docx").write_bytes(tables[1].data)
+    proc = subprocess.run(
+        [soffice, f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp), str(tmp / "tables.docx")],
+        capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and (tmp / "tables.pdf").is_file(), proc.stderr
+    # -layout: cells of one row on one line, left to right (a merged cell on its first row)
+    return subprocess.run(["pdftotext", "-layout", str(tmp / "tables.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _model_tables(doc) -> list:
+    from publish.model import Table
+
+    return [n for n in nodes(doc.blocks) if isinstance(n, Table)]
+
+
+def _cell_text(blocks, joined: bool = True):
+    """The text of each paragraph in ``blocks`` (joined by spaces, or as a list)."""
+    from publish.model import Plain
+
+    texts = [plain_text(b.content) for b in nodes(blocks) if isinstance(b, (Paragraph, Plain))]
+    return " ".join(texts) if joined else texts
+
+
+def _ast_find(node, kind: str) -> list:
+    found = []
+    if isinstance(node, dict):
+        if node.get("t") == kind:
+            found.append(node["c"])
+        for v in node.values():
+            found.extend(_ast_find(v, kind))
+    elif isinstance(node, list):
+        for v in node:
+            found.extend(_ast_find(v, kind))
+    return found
+
+
+def _ast_rows(table) -> list:
+    """Rows of a pandoc Table (head, bodies' head and body rows, foot) as lists of cells."""
+    _, _, _, head, bodies, foot = table
+    rows = list(head[1])
+    for body in bodies:
+        rows += body[2] + body[3]
+    rows += foot[1]
+    return [row[1] for row in rows]
+
+
+def test_pandoc_reads_tables_cells_spans_and_captions(tables, tables_ast) -> None:
+    doc, _ = tables
+    want = _model_tables(doc)
+    got = _ast_find(tables_ast["blocks"], "Table")
+    assert len(got) == len(want) == 3
+    for model, table in zip(want, got):
+        rows = _ast_rows(table)
+        assert len(rows) == len(model.rows)
+        head = table[3][1]
+        assert len(head) == len(model.head)  # header rows read back as the table head
+        for mrow, row in zip(model.rows, rows):
+            assert [_cell_text(c.content) for c in mrow.cells] == \
+                [" ".join(_paragraphs(cell[4])) for cell in row]
+            assert [(c.rowspan, c.colspan) for c in mrow.cells] == \
+                [(cell[2], cell[3]) for cell in row]
+        caption = " ".join(_paragraphs(table[1][1]))
+        assert caption == _cell_text(model.caption)
+    aligns = [spec[0]["t"] for spec in got[0][2]]
+    assert aligns == ["AlignLeft", "AlignRight", "AlignCenter"]
+
+
+def test_table_xml_header_rows_spans_widths(tables) -> None:
+    doc, pkg = tables
+    body = pkg.xml("word/document.xml")
+    tbls = body.xpath("//w:tbl", namespaces=NS)
+    model = _model_tables(doc)
+    assert len(tbls) == len(model)
+    text_w = 11906 - 2 * 1418  # A4 and the reference's margins, in twips
+    for tbl, table in zip(tbls, model):
+        assert tbl.xpath("w:tblPr/w:tblStyle/@w:val", namespaces=NS) == ["Table"]
+        rows = tbl.findall(_w("tr"))
+        marked = [bool(r.xpath("w:trPr/w:tblHeader", namespaces=NS)) for r in rows]
+        assert marked == [True] * len(table.head) + [False] * (len(rows) - len(table.head))
+        grid = [int(w) for w in tbl.xpath("w:tblGrid/w:gridCol/@w:w", namespaces=NS)]
+        assert len(grid) == len(table.colspecs) and sum(grid) <= text_w
+        for r in rows:  # every row fills the grid
+            spans = [int(s) for s in r.xpath("w:tc/w:tcPr/w:gridSpan/@w:val", namespaces=NS)]
+            assert len(r.findall(_w("tc"))) - len(spans) + sum(spans) == len(grid)
+        for tc in tbl.iter(_w("tc")):  # a Word cell ends with a paragraph
+            assert tc[-1].tag == _w("p")
+    main, long, wide = tbls
+    assert main.xpath("w:tblPr/w:tblW/@w:type", namespaces=NS) == ["pct"]
+    grid = [int(w) for w in main.xpath("w:tblGrid/w:gridCol/@w:w", namespaces=NS)]
+    assert [round(w / text_w, 2) for w in grid] == [0.2, 0.3, 0.5]
+    assert main.xpath(".//w:gridSpan/@w:val", namespaces=NS) == ["2"]
+    assert main.xpath(".//w:vMerge/@w:val", namespaces=NS) == ["restart"]
+    assert len(main.xpath(".//w:vMerge[not(@w:val)]", namespaces=NS)) == 1
+    assert main.xpath(".//w:tc//w:pStyle/@w:val='SourceCode'", namespaces=NS)
+    assert main.xpath(".//w:tc//w:pStyle/@w:val='ListBullet'", namespaces=NS)
+    for t in (long, wide):  # no widths in the source: Word fits them
+        assert t.xpath("w:tblPr/w:tblW/@w:type", namespaces=NS) == ["auto"]
+    assert len(long.findall(_w("tr"))) == LONG_ROWS + 1
+    assert len(wide.xpath("w:tblGrid/w:gridCol", namespaces=NS)) == WIDE_COLS
+    # caption before the table, on the caption style
+    cap = main.getprevious()
+    assert cap.xpath("w:pPr/w:pStyle/@w:val", namespaces=NS) == ["TableCaption"]
+    assert cap.xpath("w:bookmarkStart/@w:name", namespaces=NS) == ["tbl-main"]
+    styles = pkg.xml("word/styles.xml")
+    (based,) = styles.xpath("//w:style[@w:styleId='TableCaption']/w:basedOn/@w:val", namespaces=NS)
+    assert based == "Caption"
+    # two tables that touch are kept apart (Word would join them)
+    assert long.getnext().tag == _w("p")
+
+
+def test_figure_image_width_caption_and_bookmark(tables) -> None:
+    _, pkg = tables
+    body = pkg.xml("word/document.xml")
+    WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+    (extent,) = body.iter(f"{{{WP}}}extent")
+    text_w = (11906 - 2 * 1418) * 635
+    assert abs(int(extent.get("cx")) - text_w // 2) <= 635  # width=50% of the text block
+    (fig,) = body.xpath("//w:p[.//w:drawing]", namespaces=NS)
+    assert fig.xpath("w:pPr/w:pStyle/@w:val", namespaces=NS) == ["Figure"]
+    assert fig.xpath("w:bookmarkStart/@w:name", namespaces=NS) == ["fig-bar"]
+    cap = fig.getnext()
+    assert cap.xpath("w:pPr/w:pStyle/@w:val", namespaces=NS) == ["ImageCaption"]
+    assert "".join(cap.itertext()).startswith("Figure 1")
+    marks = body.xpath("//w:bookmarkStart/@w:name", namespaces=NS)
+    for a in body.xpath("//w:hyperlink/@w:anchor", namespaces=NS):
+        assert a in marks
+
+
+def _tex(tex: str) -> str:
+    """TeX compared loosely: no spaces, braces or thin spaces."""
+    return re.sub(r"\\,|[\s{}]", "", tex)
+
+
+def test_math_is_omml_and_pandoc_reads_it_back(tables, tables_ast) -> None:
+    _, pkg = tables
+    body = pkg.xml("word/document.xml")
+    paras = body.xpath("//w:p[m:oMathPara]", namespaces=NS_M)
+    assert len(paras) == len(DISPLAY_MATH)
+    for p in paras:  # display math: a paragraph of its own
+        assert not p.xpath("w:r", namespaces=NS_M)
+    assert len(body.xpath("//m:oMath", namespaces=NS_M)) == len(INLINE_MATH) + len(DISPLAY_MATH)
+    for tag in ("f", "rad", "sSubSup", "nary", "sSup"):
+        assert body.xpath(f"//m:{tag}", namespaces=NS_M), tag
+    maths = _ast_find(tables_ast["blocks"], "Math")
+    assert [m[0]["t"] for m in maths] == ["InlineMath"] * 2 + ["DisplayMath"] * 2
+    assert [_tex(m[1]) for m in maths] == [_tex(t) for t in INLINE_MATH + DISPLAY_MATH]
+    # the text around a display formula stays, in paragraphs of its own
+    paras_text = _paragraphs(tables_ast["blocks"])
+    assert "The sum is" in paras_text and "for every n." in paras_text
+
+
+def test_unknown_math_falls_back_to_its_tex() -> None:
+    from publish.writers._omml import omml
+
+    for tex in (r"\foo{x} + 1", "x^{", r"\frac{a}"):
+        el, ok = omml(tex, display=False)
+        assert not ok
+        assert "".join(el.itertext()) == tex
+    el, ok = omml(r"\sqrt{2}", display=True)
+    assert ok and etree.QName(el).localname == "oMathPara"
+
+
+def test_sub_sup_strike_read_back(tables, tables_ast) -> None:
+    blocks = tables_ast["blocks"]
+    assert [_inline_text(c) for c in _ast_find(blocks, "Subscript")] == ["2"]
+    assert [_inline_text(c) for c in _ast_find(blocks, "Superscript")] == ["2"]
+    assert [_inline_text(c) for c in _ast_find(blocks, "Strikeout")] == ["this is struck"]
+
+
+def test_tables_document_styles_defined_and_no_direct_formatting(tables) -> None:
+    _, pkg = tables
+    _assert_no_direct_formatting(pkg)
+    styles = pkg.xml("word/styles.xml")
+    defined = {(s.get(_w("type")), s.get(_w("styleId"))) for s in styles.findall(_w("style"))}
+    body = pkg.xml("word/document.xml")
+    used = {("paragraph", v) for v in body.xpath("//w:pStyle/@w:val", namespaces=NS)}
+    used |= {("character", v) for v in body.xpath("//w:rStyle/@w:val", namespaces=NS)}
+    used |= {("table", v) for v in body.xpath("//w:tblStyle/@w:val", namespaces=NS)}
+    assert used <= defined, used - defined
+    assert {("table", "Table"), ("paragraph", "Compact"), ("paragraph", "TableCaption"),
+            ("paragraph", "ImageCaption")} <= used
+
+
+def test_libreoffice_renders_tables_and_math(tables, tables_lo_text) -> None:
+    doc, _ = tables
+    flat = re.sub(r"\s+", " ", tables_lo_text)
+    pos = 0
+    main, long, wide = _model_tables(doc)
+    for table in (main, long):  # every cell's text, in order
+        for row in table.rows:
+            for cell in row.cells:
+                for text in _cell_text(cell.content, joined=False):
+                    found = flat.find(text, pos)
+                    assert found >= 0, f"cell text {text!r} not found (in order)"
+                    pos = found + len(text)
+    # nine columns on A4 wrap their cells (LibreOffice even breaks "Heading" inside the
+    # word): the first word of every body cell stands on its row's first line, in order
+    for row in wide.body:
+        for cell in row.cells:
+            word = _cell_text(cell.content).split()[0]
+            found = flat.find(word, pos)
+            assert found >= 0, f"wide table cell {word!r} not found (in order)"
+            pos = found + len(word)
+    assert flat.count("Row Value Comment") >= 2  # the header row repeats on the next page
+    for sign in ("∑", "∫", "α", "√"):  # the formulas were drawn (libreoffice-math)
+        assert sign in tables_lo_text, sign

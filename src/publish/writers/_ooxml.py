@@ -12,6 +12,7 @@ import hashlib
 import re
 from typing import Iterable
 
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
@@ -23,20 +24,30 @@ from lxml import etree
 # ---------------------------------------------------------------------------- runs
 
 
-def run(text: str = "", style_id: str | None = None, lang: str | None = None) -> etree._Element:
+def run(text: str = "", style_id: str | None = None, lang: str | None = None, *,
+        vert_align: str | None = None, strike: bool = False) -> etree._Element:
     """A ``w:r`` with an optional character style and language.
 
     ``lang`` starting with ``zh`` tags the East Asian language (``w:eastAsia``) and asks
     Word to use the East Asian font slot (``w:hint``); any other value tags ``w:val``.
+    ``vert_align`` ("subscript"/"superscript") and ``strike`` are the semantic run
+    properties Word itself uses for those marks (``w:vertAlign``, ``w:strike``).
     Tabs and newlines in ``text`` become ``w:tab`` / ``w:br``.
     """
     r = OxmlElement("w:r")
-    if style_id or lang:
+    if style_id or lang or vert_align or strike:
+        # CT_RPr is a sequence: rStyle, rFonts, ..., strike, ..., vertAlign, ..., lang
         rpr = OxmlElement("w:rPr")
         if style_id:
             rpr.append(OxmlElement("w:rStyle", {qn("w:val"): style_id}))
-        if lang and lang.lower().startswith("zh"):
+        zh = bool(lang and lang.lower().startswith("zh"))
+        if zh:
             rpr.append(OxmlElement("w:rFonts", {qn("w:hint"): "eastAsia"}))
+        if strike:
+            rpr.append(OxmlElement("w:strike"))
+        if vert_align:
+            rpr.append(OxmlElement("w:vertAlign", {qn("w:val"): vert_align}))
+        if zh:
             rpr.append(OxmlElement("w:lang", {qn("w:eastAsia"): lang}))
         elif lang:
             rpr.append(OxmlElement("w:lang", {qn("w:val"): lang}))
@@ -72,6 +83,75 @@ def set_numbering(p: etree._Element, num_id: int, ilvl: int) -> None:
     numpr = ppr.get_or_add_numPr()
     numpr.get_or_add_ilvl().val = ilvl
     numpr.get_or_add_numId().val = num_id
+
+
+def set_alignment(p: etree._Element, align: str) -> None:
+    """Direct paragraph alignment (``w:jc``): used for table cells only, where alignment is
+    the column's content (numbers right), not the house look."""
+    p.get_or_add_pPr().jc_val = {"left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT,
+                                 "center": WD_ALIGN_PARAGRAPH.CENTER}[align]
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def table(style_id: str, grid: list[int], width_pct: int | None, header: bool,
+          caption: str = "") -> etree._Element:
+    """A ``w:tbl`` with its properties and grid, no rows yet.
+
+    ``grid``: the column widths in twips; ``width_pct``: the table's width in fiftieths of
+    a percent of the text width (fixed layout), or None to let Word fit the content.
+    ``header``: the first rows are header rows (the table style's first-row look).
+    ``caption``: the plain text of the caption, for accessibility (``w:tblCaption``).
+    """
+    tbl = OxmlElement("w:tbl")
+    pr = OxmlElement("w:tblPr")
+    pr.append(OxmlElement("w:tblStyle", {qn("w:val"): style_id}))
+    if width_pct is None:
+        pr.append(OxmlElement("w:tblW", {qn("w:w"): "0", qn("w:type"): "auto"}))
+    else:
+        pr.append(OxmlElement("w:tblW", {qn("w:w"): str(width_pct), qn("w:type"): "pct"}))
+        pr.append(OxmlElement("w:tblLayout", {qn("w:type"): "fixed"}))
+    pr.append(OxmlElement("w:tblLook", {
+        qn("w:val"): "0020" if header else "0000", qn("w:firstRow"): "1" if header else "0",
+        qn("w:lastRow"): "0", qn("w:firstColumn"): "0", qn("w:lastColumn"): "0",
+        qn("w:noHBand"): "0", qn("w:noVBand"): "0"}))
+    if caption:
+        pr.append(OxmlElement("w:tblCaption", {qn("w:val"): caption}))
+    tbl.append(pr)
+    g = OxmlElement("w:tblGrid")
+    for w in grid:
+        g.append(OxmlElement("w:gridCol", {qn("w:w"): str(w)}))
+    tbl.append(g)
+    return tbl
+
+
+def table_row(header: bool) -> etree._Element:
+    """A ``w:tr``; a header row repeats at the top of every page (``w:tblHeader``)."""
+    tr = OxmlElement("w:tr")
+    if header:
+        pr = OxmlElement("w:trPr")
+        pr.append(OxmlElement("w:tblHeader"))
+        tr.append(pr)
+    return tr
+
+
+def table_cell(width: int | None, span: int = 1, vmerge: str | None = None) -> etree._Element:
+    """A ``w:tc`` (content to be added): ``width`` in twips (None: automatic), ``span``
+    grid columns (``w:gridSpan``), ``vmerge`` "restart" for the first cell of a row span,
+    "continue" for the cells it covers below (``w:vMerge``)."""
+    tc = OxmlElement("w:tc")
+    pr = OxmlElement("w:tcPr")  # CT_TcPr is a sequence: tcW, gridSpan, hMerge, vMerge, ...
+    if width is not None:
+        pr.append(OxmlElement("w:tcW", {qn("w:w"): str(width), qn("w:type"): "dxa"}))
+    if span > 1:
+        pr.append(OxmlElement("w:gridSpan", {qn("w:val"): str(span)}))
+    if vmerge == "restart":
+        pr.append(OxmlElement("w:vMerge", {qn("w:val"): "restart"}))
+    elif vmerge:
+        pr.append(OxmlElement("w:vMerge"))
+    tc.append(pr)
+    return tc
 
 
 # ---------------------------------------------------------------------------- links, bookmarks

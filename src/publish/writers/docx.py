@@ -28,21 +28,22 @@ import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.document import CT_Body
-from docx.shared import Mm
+from docx.shared import Cm, Emu, Inches, Mm, Pt
 from docx.text.run import Run
 from lxml import etree
 
 from ..diagnostics import Diagnostic, PublishError, RenderError
 from ..model import (
-    Annotation, Attr, Block, BlockQuote, Code, CodeBlock, DefinitionList, Div, Document, Emph,
-    Heading, Image, Inline, LineBreak, Link, ListBlock, NoteRef, Paragraph,
-    Pos, SoftBreak, Span, SpeakerRef, Strong, TermRef, Text,
-    ThematicBreak,
+    Annotation, Attr, Block, BlockQuote, Cell, Code, CodeBlock, ColSpec, DefinitionList, Div,
+    Document, Emph, Figure, Heading, Image, Inline, LineBreak, Link, ListBlock, Math, NoteRef,
+    Paragraph, Plain, Pos, SoftBreak, Span, SpeakerRef, Strikeout, Strong, Subscript,
+    Superscript, Table, TermRef, Text, ThematicBreak, plain_text,
 )
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import _ooxml as ox
 from ..backmatter import back_matter, note_head
+from ._omml import omml
 from .common import CJK_RUN, human_date
 
 REFERENCE = "reference.docx"
@@ -54,6 +55,9 @@ _CJK = re.compile(f"({CJK_RUN.pattern})")
 _WORD_LANG = {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}
 
 PAPER_MM = {"a4": (210, 297), "letter": (215.9, 279.4)}
+EMU_PER_TWIP = 635
+# an image's width/height attribute (Pandoc's units; a bare number is pixels at 96 dpi)
+_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(%|cm|mm|in|pt|px)?\s*")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class _Marks:
     smallcaps: bool = False
     custom: str = ""  # custom-style on a span (Pandoc convention)
     lang: str = ""
+    # semantic run properties Word uses itself (w:vertAlign, w:strike), beside the style
+    vert_align: str = ""  # "subscript" | "superscript"
+    strike: bool = False
 
     def style(self) -> str | None:
         if self.custom:
@@ -160,12 +167,13 @@ class _Writer:
         for i, chunk in enumerate(_CJK.split(text)):
             if not chunk:
                 continue
+            props = {"vert_align": marks.vert_align or None, "strike": marks.strike}
             if i % 2:  # a CJK stretch
                 style = marks.style() or "Chinese Name"
-                r = ox.run(chunk, self.csid(style), marks.lang or "zh-CN")
+                r = ox.run(chunk, self.csid(style), marks.lang or "zh-CN", **props)
             else:
                 lang = marks.lang if marks.lang and not marks.lang.startswith("zh") else None
-                r = ox.run(chunk, self.csid(marks.style()), lang)
+                r = ox.run(chunk, self.csid(marks.style()), lang, **props)
             parent.append(r)
             runs.append(r)
         return runs
@@ -203,6 +211,18 @@ class _Writer:
                 return self.inlines(c, parent, story, replace(marks, emph=True))
             case Strong(content=c):
                 return self.inlines(c, parent, story, replace(marks, strong=True))
+            case Strikeout(content=c):
+                return self.inlines(c, parent, story, replace(marks, strike=True))
+            case Subscript(content=c):
+                return self.inlines(c, parent, story, replace(marks, vert_align="subscript"))
+            case Superscript(content=c):
+                return self.inlines(c, parent, story, replace(marks, vert_align="superscript"))
+            case Math(text=tex, display=display):
+                # display math inside other inlines stays in its paragraph (m:oMathPara is
+                # valid there); at the top of a paragraph it gets one of its own (paragraph())
+                el, _ = omml(tex, display)
+                parent.append(el)
+                return [el]
             case Code(text=t):
                 return self.text_runs(parent, t, replace(marks, code=True))
             case Link(url=url, content=c):
@@ -281,9 +301,14 @@ class _Writer:
         except PublishError as e:
             raise RenderError(e.diagnostics) from None
         _, image = self.part.get_or_add_image(io.BytesIO(data))
-        section = self.docx.sections[0]
-        max_w = section.page_width - section.left_margin - section.right_margin
-        width = min(image.width, max_w)
+        max_w = Emu(self.text_width() * EMU_PER_TWIP)
+        width = image.width
+        if node.attr.get("width"):
+            width = self.length(node.attr.get("width") or "", max_w, node)
+        elif node.attr.get("height"):
+            height = self.length(node.attr.get("height") or "", max_w, node)
+            width = Emu(int(image.width * height / image.height)) if image.height else width
+        width = Emu(min(width, max_w))  # never wider than the text block
         inline = self.part.new_pic_inline(io.BytesIO(data), width=width)
         inline.docPr.set("descr", node.alt)
         inline.docPr.set("name", f"Picture {inline.docPr.id}")
@@ -293,6 +318,25 @@ class _Writer:
         r.append(drawing)
         parent.append(r)
         return [r]
+
+    def text_width(self) -> int:
+        """The width of the text block in twips, on the paper the document is set on."""
+        section = self.docx.sections[0]
+        page = Mm(PAPER_MM[self.options.paper][0]) if self.options.paper in PAPER_MM \
+            else section.page_width
+        return int((page - section.left_margin - section.right_margin) / EMU_PER_TWIP)
+
+    def length(self, value: str, whole: int, node: Image) -> int:
+        """An image's width/height attribute in EMU; percentages are of ``whole``."""
+        m = _LENGTH.fullmatch(value)
+        if not m:
+            raise self.fail(f"image '{node.src}': size {value!r} is not a length "
+                            f"(50%, 8cm, 3in, 300px...)", node.pos)
+        n, unit = float(m.group(1)), m.group(2) or "px"
+        if unit == "%":
+            return Emu(int(whole * n / 100))
+        return {"cm": Cm, "mm": Mm, "in": Inches, "pt": Pt,
+                "px": lambda v: Inches(v / 96)}[unit](n)
 
     # ------------------------------------------------------------------ notes and comments
     def footnote(self, ann: Annotation) -> None:
@@ -382,12 +426,11 @@ class _Writer:
                 made = self.inlines(c, p, story)
                 if hid:
                     self.bookmark(p, made[0] if made else None, made[-1] if made else None, hid)
-            case Paragraph(content=c):
+            case Paragraph(content=c) | Plain(content=c):
                 style = story.para
                 if story.kind == "body" and len(c) == 1 and isinstance(c[0], Image):
                     style = "Figure"
-                p = self.new_p(container, style)
-                self.inlines(c, p, story)
+                self.paragraph(c, container, story, style)
                 if style == "Figure" and isinstance(c[0], Image) and c[0].title:
                     cap = self.new_p(container, "Image Caption")
                     self.text_runs(cap, c[0].title, _Marks())
@@ -417,8 +460,153 @@ class _Writer:
                 made = [el for el in container if id(el) not in before and el.tag == ox.qn("w:p")]
                 if attr.id and made:
                     self.bookmark(made[0], None, None, attr.id)
+            case Table():
+                self.table(node, container, story)
+            case Figure():
+                self.figure(node, container, story)
             case _:
                 assert_never(node)
+
+    def paragraph(self, content: tuple[Inline, ...], container, story: _Story,
+                  style: str) -> list:
+        """One paragraph for ``content``, or several when it holds display math: a formula
+        of its own (``m:oMathPara``) between the text around it, as Pandoc writes it."""
+        pieces: list[list[Inline]] = [[]]
+        for node in content:
+            if isinstance(node, Math) and node.display:
+                pieces += [[node], []]
+            else:
+                pieces[-1].append(node)
+        made = []
+        for piece in pieces:
+            while piece and _blank(piece[0]):
+                piece.pop(0)
+            while piece and _blank(piece[-1]):
+                piece.pop()
+            if not piece and (made or len(pieces) > 1):
+                continue
+            p = self.new_p(container, style)
+            self.inlines(tuple(piece), p, story)
+            made.append(p)
+        return made
+
+    # ------------------------------------------------------------------ tables and figures
+    def table(self, node: Table, container, story: _Story,
+              caption: tuple[Block, ...] = ()) -> None:
+        """A Word table on the reference's "Table" style: its caption ("Table Caption")
+        before it, as Pandoc; header rows repeat on every page; spans merge cells."""
+        caption = node.caption or caption
+        rows = node.rows
+        ncols = max([len(node.colspecs)] + [sum(c.colspan for c in r.cells) for r in rows[:1]])
+        if ncols == 0:
+            raise self.fail("a table without columns cannot be rendered", node.pos)
+        colspecs = node.colspecs + (ColSpec(),) * (ncols - len(node.colspecs))
+        made_caption = []
+        if not caption and _last_child(container) is not None and \
+                _last_child(container).tag == ox.qn("w:tbl"):
+            self.new_p(container, story.para)  # Word joins tables that touch into one
+        if caption:
+            before = set(container)
+            self.blocks(caption, container, replace(story, para="Table Caption"))
+            made_caption = _added_paragraphs(container, before)
+        grid, width_pct = _column_widths(colspecs, self.text_width())
+        tbl = ox.table(self.sid("Table", WD_STYLE_TYPE.TABLE), grid, width_pct, bool(node.head),
+                       re.sub(r"\s+", " ", plain_text(caption)).strip())
+        if isinstance(container, CT_Body):
+            container._insert_tbl(tbl)
+        else:
+            container.append(tbl)
+        fixed = width_pct is not None
+        cell_story = replace(story, para="Compact", depth=0)
+        covered: dict[int, list[int]] = {}  # grid column -> [rows still covered, colspan]
+        first_p = None
+        for ri, row in enumerate(rows):
+            tr = ox.table_row(header=ri < len(node.head))
+            tbl.append(tr)
+            col = 0
+
+            def cover() -> None:  # continuation cells of row spans from above
+                nonlocal col
+                while col in covered:
+                    left, span = covered[col]
+                    tc = ox.table_cell(sum(grid[col:col + span]) if fixed else None, span,
+                                       "continue")
+                    tr.append(tc)
+                    self.new_p(tc, "Compact")
+                    if left == 1:
+                        del covered[col]
+                    else:
+                        covered[col][0] = left - 1
+                    col += span
+
+            for cell in row.cells:
+                cover()
+                if col >= ncols:
+                    raise self.fail(f"table row {ri + 1} has more cells than the table's "
+                                    f"{ncols} columns", node.pos)
+                span = min(max(cell.colspan, 1), ncols - col)
+                down = min(max(cell.rowspan, 1), len(rows) - ri)
+                tc = ox.table_cell(sum(grid[col:col + span]) if fixed else None, span,
+                                   "restart" if down > 1 else None)
+                tr.append(tc)
+                self.cell(cell, colspecs[col], tc, cell_story)
+                first_p = first_p if first_p is not None else tc.find(ox.qn("w:p"))
+                if down > 1:
+                    covered[col] = [down - 1, span]
+                col += span
+            cover()
+            while col < ncols:  # a short row: empty cells to the table's edge
+                tc = ox.table_cell(grid[col] if fixed else None)
+                tr.append(tc)
+                self.new_p(tc, "Compact")
+                col += 1
+                cover()
+        if node.attr.id:
+            target = made_caption[0] if made_caption else first_p
+            if target is not None:
+                self.bookmark_content(target, node.attr.id)
+
+    def cell(self, cell: Cell, spec: ColSpec, tc, story: _Story) -> None:
+        """A cell's blocks; a Word cell must end with a paragraph. Its alignment (the cell's,
+        else the column's) goes on its text paragraphs as direct ``w:jc``, as Pandoc does:
+        alignment belongs to the column's content (figures right), not to the house look."""
+        self.blocks(cell.content, tc, story)
+        last = tc[-1] if len(tc) else None
+        if last is None or last.tag != ox.qn("w:p"):
+            self.new_p(tc, "Compact")
+        align = cell.align if cell.align != "default" else spec.align
+        if align != "default":
+            compact = self.sid("Compact")
+            for p in tc.findall(ox.qn("w:p")):
+                if p.style == compact:
+                    ox.set_alignment(p, align)
+
+    def figure(self, node: Figure, container, story: _Story) -> None:
+        """The figure's content ("Figure" paragraphs), then its caption ("Image Caption"),
+        as Pandoc places them; a bookmark for the figure's id on the image."""
+        content = node.content
+        if len(content) == 1 and isinstance(content[0], Table) and not content[0].caption:
+            table = content[0]
+            if node.attr.id and not table.attr.id:
+                table = replace(table, attr=replace(table.attr, id=node.attr.id))
+            self.table(table, container, story, caption=node.caption)
+            return
+        before = set(container)
+        for b in content:
+            if isinstance(b, (Paragraph, Plain)):
+                self.paragraph(b.content, container, story, "Figure")
+            else:
+                self.block(b, container, story)
+        made = _added_paragraphs(container, before)
+        self.blocks(node.caption, container, replace(story, para="Image Caption"))
+        if node.attr.id and made:
+            self.bookmark_content(made[0], node.attr.id)
+
+    def bookmark_content(self, p, anchor: str) -> None:
+        """A bookmark around the content of paragraph ``p`` (at its end when empty)."""
+        content = [el for el in p if el.tag != ox.qn("w:pPr")]
+        self.bookmark(p, content[0] if content else None, content[-1] if content else None,
+                      anchor)
 
     def list_block(self, node: ListBlock, container, story: _Story) -> None:
         level = story.depth + 1
@@ -438,7 +626,7 @@ class _Writer:
         inner = replace(story, depth=level)
         for item in node.items:
             for j, b in enumerate(item):
-                if j == 0 and isinstance(b, Paragraph):
+                if j == 0 and isinstance(b, (Paragraph, Plain)):
                     p = self.new_p(container, style)
                     if num_id is not None:
                         ox.set_numbering(p, num_id, level - 1)
@@ -590,6 +778,44 @@ class _Writer:
                 raise self.fail(f"reader note '{ann.id}' rendered {n} times (its anchor is "
                                 f"missing from the text)" if n == 0 else
                                 f"reader note '{ann.id}' rendered {n} times", ann.pos)
+
+
+def _added_paragraphs(container, before: set) -> list:
+    """The paragraphs of ``container`` not in ``before`` (a set of its children, which holds
+    their lxml proxies alive: ``id()`` of a dropped proxy may be reused by another)."""
+    return [el for el in container if el not in before and el.tag == ox.qn("w:p")]
+
+
+def _last_child(container):
+    """The last content element of a container (in the body: the one before w:sectPr)."""
+    kids = [el for el in container if el.tag != ox.qn("w:sectPr")]
+    return kids[-1] if kids else None
+
+
+def _blank(node: Inline) -> bool:
+    return isinstance(node, (SoftBreak, LineBreak)) or (isinstance(node, Text) and not node.text.strip())
+
+
+def _column_widths(colspecs: tuple[ColSpec, ...], text_width: int) -> tuple[list[int], int | None]:
+    """Grid column widths in twips, and the table's width in fiftieths of a percent when
+    the source gives relative widths (None: Word fits the columns to their content, the
+    grid only shares the text width out evenly).
+
+    Columns without a width share what the others leave; widths adding up to more than
+    the text width are scaled down to it: a table is never wider than the text block."""
+    n = len(colspecs)
+    widths = [c.width if c.width and c.width > 0 else None for c in colspecs]
+    if all(w is None for w in widths):
+        return [text_width // n] * n, None
+    known = sum(w for w in widths if w is not None)
+    unknown = widths.count(None)
+    share = max((1.0 - known) / unknown, 0.05) if unknown else 0.0
+    fractions = [w if w is not None else share for w in widths]
+    total = sum(fractions)
+    if total > 1.0:
+        fractions = [f / total for f in fractions]
+        total = 1.0
+    return [round(f * text_width) for f in fractions], round(total * 5000)
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
