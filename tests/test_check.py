@@ -212,3 +212,14 @@ def test_missing_source_file(tmp_path: Path, args: list[str]) -> None:
     res = CliRunner().invoke(main, [*args, str(tmp_path / "nope.md")])
     assert res.exit_code == 1
     assert "nope.md:1:1: error: source file not found" in res.stderr
+
+
+def test_json_counts_tables_figures_and_math(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (4, 3)).save(tmp_path / "x.png")
+    body = "| a | b |\n|---|---|\n| 1 | 2 |\n\n![A figure](x.png)\n\nSome $x$ and $$y$$.\n"
+    (tmp_path / "a.md").write_text("---\ntitle: T\n---\n" + body, encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", "--json", str(tmp_path / "a.md")])
+    c = json.loads(res.stdout)["counts"]
+    assert (c["tables"], c["figures"], c["math"], c["images"]) == (1, 1, 2, 1)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .diagnostics import Collector
 from .model import (
-    Document, GlossaryEntry, Heading, Image, Link, Math, Paragraph, TermRef, Text, nodes, plain_text, query,
+    Document, Figure, GlossaryEntry, Heading, Image, Link, Math, Paragraph, Table, TermRef, Text, nodes,
+    plain_text, query,
 )
 
 
@@ -139,6 +140,9 @@ class Counts:
     annotations: dict[str, int]
     people: int
     images: int
+    tables: int = 0
+    figures: int = 0
+    math: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -160,4 +164,7 @@ def counts(doc: Document) -> Counts:
         annotations={k: kinds.get(k, 0) for k in ("context", "update", "source", "editorial", "footnote")},
         people=len(doc.people),
         images=sum(1 for i in inl if isinstance(i, Image)),
+        tables=sum(1 for i in inl if isinstance(i, Table)),
+        figures=sum(1 for i in inl if isinstance(i, Figure)),
+        math=sum(1 for i in inl if isinstance(i, Math)),
     )

@@ -210,3 +210,33 @@ def test_must_build(tmp_path: Path, case: Case) -> None:
     for name in SENTINELS:
         data = (proj / "out" / name).read_bytes()
         assert data != SENTINELS[name] and len(data) > 1000
+
+
+# Malformed tables degrade to text with a warning at the offending line (reader only: `publish check`).
+WARN_CASES = [
+    Case("grid_row_too_short", HEAD + "\n+-----+-----+\n| a   | b |\n+-----+-----+\n", "source/a.md:6:11",
+         "looks like a grid table but this line is 11 characters long, the border 13"),
+    Case("grid_row_too_long", HEAD + "\n+---+---+\n| a | b |\n| c | dd  |\n+---+---+\n", "source/a.md:7:9",
+         "looks like a grid table but this line is 11 characters long, the border 9"),
+    Case("grid_cells_do_not_close", HEAD + "\n+---+---+\n| a | b |\n| c | d |\n\nAfter.\n", "source/a.md:5:1",
+         "looks like a grid table but its cells do not close"),
+    Case("grid_in_list_item", HEAD + "\n- item\n\n  +----+\n  | a |\n  +----+\n", "source/a.md:8:7",
+         "looks like a grid table but this line is 5 characters long, the border 6"),
+]
+
+
+@pytest.mark.parametrize("case", WARN_CASES, ids=[c.name for c in WARN_CASES])
+def test_malformed_table_warns_and_keeps_text(tmp_path: Path, case: Case) -> None:
+    proj = _project(tmp_path, case)
+    r = subprocess.run([sys.executable, "-m", "publish", "check", "source/a.md"], cwd=proj,
+                       capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in r.stderr
+    assert f"{case.where}: warning: " in r.stderr, r.stderr
+    assert case.message in r.stderr, r.stderr
+    from publish.build import load
+    from publish.model import Table, blocks_text, nodes
+
+    doc = load(proj / "source" / "a.md")
+    assert not any(isinstance(n, Table) for n in nodes(doc.blocks))
+    text = " ".join(blocks_text(doc.blocks))
+    assert "a" in text.split(), text  # the cell text is kept
