@@ -856,3 +856,12 @@ def test_libreoffice_renders_tables_and_math(tables, tables_lo_text) -> None:
     assert flat.count("Row Value Comment") >= 2  # the header row repeats on the next page
     for sign in ("∑", "∫", "α", "√"):  # the formulas were drawn (libreoffice-math)
         assert sign in tables_lo_text, sign
+
+
+def test_samples_cover_every_node_type() -> None:
+    """The writer tests between them render every block and inline type of the model."""
+    from publish.model import BLOCK_TYPES, INLINE_TYPES
+
+    seen = {type(n) for doc in (sample_document(), tables_document()) for n in nodes(doc)}
+    assert set(BLOCK_TYPES) <= seen, set(BLOCK_TYPES) - seen
+    assert set(INLINE_TYPES) <= seen, set(INLINE_TYPES) - seen

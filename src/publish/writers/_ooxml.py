@@ -1,8 +1,8 @@
 """Raw OOXML that python-docx has no API for, kept in one small place.
 
 Footnotes part, footnote references, bookmarks, internal hyperlinks, complex fields
-(PAGE / NUMPAGES), run language tags, list restarts, and a deterministic zip
-repackaging. In the spirit of python-docx's own ``oxml`` layer: functions that build
+(PAGE / NUMPAGES), run language tags and marks, list restarts, tables (grid, header
+rows, merged cells), and a deterministic zip repackaging. In the spirit of python-docx's own ``oxml`` layer: functions that build
 or edit elements, no knowledge of the document model.
 """
 

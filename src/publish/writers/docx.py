@@ -10,10 +10,21 @@ reference lacks is an error naming it.
 - glossary -> a section with one bookmark per entry (``gloss-<id>``); every term use
   is an internal hyperlink to it; Chinese names are tagged ``zh-CN``
 - header: running title; footer: "Page N of M" (PAGE / NUMPAGES fields)
+- tables -> Word tables on the reference's "Table" table style, caption ("Table
+  Caption") before them as Pandoc; header rows repeat on every page (``w:tblHeader``);
+  widths from the column specs (fractions of the text width) or fitted by Word; spans
+  as ``w:gridSpan``/``w:vMerge``; cells hold any blocks. Cell alignment is the one
+  direct paragraph property (``w:jc``, as Pandoc): it belongs to the column's content.
+- figures -> "Figure" paragraph(s), then the caption ("Image Caption"); an image's
+  ``width``/``height`` attribute (``50%`` of the text block, ``8cm``...), never wider
+  than the text block
+- sub/superscript and strikeout -> ``w:vertAlign``/``w:strike`` beside the run's style
+  (semantic marks Word uses itself); math -> Office Math (:mod:`._omml`), display math
+  in a paragraph of its own
 - core properties from the metadata, dates and zip times from ``options.epoch``:
   identical input gives identical bytes.
 
-Raw OOXML lives in :mod:`publish.writers._ooxml`.
+Raw OOXML lives in :mod:`publish.writers._ooxml`, Office Math in :mod:`publish.writers._omml`.
 """
 
 from __future__ import annotations
