@@ -23,7 +23,7 @@ from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import pdf as pdf_writer
 from conftest import back_headings
-from samples import sample_document
+from samples import LONG_TABLE_ROWS, sample_document, tables_document, write_sample_images
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "source" / "article.md"
@@ -379,3 +379,99 @@ def test_dates_and_bylines_as_readers_see_them():
     assert human_date("2021-09") == "September 2021"
     assert human_date("2021-09-20") == "20 September 2021"
     assert human_date("2021") == "2021"
+
+
+# --------------------------------------------------------------------------- tables, figures, math
+
+
+A4_MARGIN_X = 36 / 25.4 * 72  # print.css: @page margin 24mm 36mm 26mm 36mm
+A4_MARGIN_TOP, A4_MARGIN_BOTTOM = 24 / 25.4 * 72, 26 / 25.4 * 72
+
+
+@pytest.fixture(scope="module")
+def tables_pdf(tmp_path_factory) -> bytes:
+    src = tmp_path_factory.mktemp("tables-source")
+    write_sample_images(src)
+    return render(tables_document(), source_dir=src)
+
+
+def _bbox_words(data: bytes) -> list[tuple[int, float, float, float, float, str]]:
+    """(page, xMin, yMin, xMax, yMax, word) from pdftotext -bbox."""
+    from lxml import etree
+
+    xml = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", "-", "-"], input=data,
+                         capture_output=True, check=True).stdout
+    root = etree.fromstring(xml, etree.HTMLParser())
+    out = []
+    for n, page in enumerate(root.iter("page")):
+        for w in page.iter("word"):
+            out.append((n, *(float(w.get(k)) for k in ("xmin", "ymin", "xmax", "ymax")), w.text or ""))
+    return out
+
+
+def test_tables_text_in_reading_order(tables_pdf):
+    text = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=tables_pdf,
+                          capture_output=True, check=True).stdout.decode()
+    raw = words(text)
+    for line in ("Regulator Fines (¥m) Status Notes CAC 80.26 active Three steps: review fine relist",
+                 "SAMR 18.2 closed Spans two rows on the left 3.4 A cell spanning two columns",
+                 "Total 101.86 three fines",
+                 "Company 01 2001 1007 ok Company 02 2002 1014 ok"):
+        assert contains_paragraph(raw, words(line), big_jumps=0), line
+    # sub/sup/strike and math: every symbol, in reading order (numerator before denominator)
+    dense = "".join(text.split())
+    for piece in ("WaterisH2O;energyisE=mc2;theoldpriceisgone", "Inline:ab,√x2+y2,α+β=γand\\frac{1}{(badTeX)",
+                  "x=−b±√b2−4ac2a", "n∑i=1i=n(n+1)2"):
+        assert piece in dense, piece
+    # long words in narrow columns are broken (without a hyphen) but stay whole in order
+    assert squash("Donaudampfschifffahrtsgesellschaftskapitän r1c2 r1c3") in squash(text)
+
+
+def test_long_table_repeats_its_head_on_every_page(tables_pdf):
+    reader = PdfReader(io.BytesIO(tables_pdf))
+    pages_with_rows = []
+    seen = []
+    for p in range(1, len(reader.pages) + 1):
+        tokens = words(pdftotext(tables_pdf, p))
+        rows = [int(tokens[i + 1]) for i, t in enumerate(tokens[:-1])
+                if t == "company" and tokens[i + 1].isdigit()]
+        if rows:
+            pages_with_rows.append(p)
+            seen += rows
+            head = tokens.index("listing")
+            assert tokens[head:head + 4] == ["listing", "filed", "approved", "remark"], p
+            assert head < tokens.index("company"), p
+    assert seen == list(range(1, LONG_TABLE_ROWS + 1))  # every row once, none split in two
+    assert len(pages_with_rows) >= 2
+
+
+def test_nothing_lies_beyond_the_text_block(tables_pdf):
+    width = float(PdfReader(io.BytesIO(tables_pdf)).pages[0].mediabox.width)
+    left, right = A4_MARGIN_X - 0.5, width - A4_MARGIN_X + 0.5
+    outside = [(p + 1, w, round(x0), round(x1)) for p, x0, _, x1, _, w in _bbox_words(tables_pdf)
+               if x0 < left or x1 > right]
+    assert not outside
+
+
+def test_figures_stay_within_the_text_block_and_page(tables_pdf, tmp_path):
+    """The images are teal: find their pixels on each rendered page."""
+    from PIL import Image as PILImage
+
+    subprocess.run(["pdftoppm", "-png", "-r", "36", "-", str(tmp_path / "p")], input=tables_pdf, check=True)
+    scale = 36 / 72
+    found = 0
+    for png in sorted(tmp_path.glob("p-*.png")):
+        img = PILImage.open(png).convert("RGB")
+        data = img.tobytes()
+        teal = [((i // 3) % img.width, (i // 3) // img.width) for i in range(0, len(data), 3)
+                if data[i] < 60 and data[i + 1] > 90 and data[i + 2] > 100]
+        if not teal:
+            continue
+        found += 1
+        xs, ys = [x for x, _ in teal], [y for _, y in teal]
+        assert min(xs) >= A4_MARGIN_X * scale - 1 and max(xs) <= img.width - A4_MARGIN_X * scale + 1, png.name
+        assert min(ys) >= A4_MARGIN_TOP * scale - 1 and max(ys) <= img.height - A4_MARGIN_BOTTOM * scale + 1, png.name
+        if max(ys) - min(ys) < 100:  # the wide image: half the text width
+            text_width = img.width - 2 * A4_MARGIN_X * scale
+            assert abs((max(xs) - min(xs) + 1) - text_width / 2) <= 2, png.name
+    assert found >= 1
