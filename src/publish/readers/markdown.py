@@ -281,9 +281,10 @@ class Converter:
         """A paragraph, or Pandoc's implicit figure: an image alone in its paragraph,
         with alt text, is a figure captioned by that text (the image's id goes to the figure)."""
         ch = tok.children or []
-        if len(ch) == 1 and ch[0].type == "image" and ch[0].children:
+        bare = len(ch) == 2 and ch[1].type == "text" and _BARE_ATTRS.fullmatch(ch[1].content.rstrip())
+        if ch and ch[0].type == "image" and ch[0].children and (len(ch) == 1 or bare):
             caption = self.inlines(ch[0])
-            img = self._image(ch[0])
+            (img,) = self.inlines(tok)  # the image, with {width=50%} if it follows
             if caption:
                 return Figure((Plain((replace(img, attr=replace(img.attr, id="")),), pos=pos),),
                               caption=(Plain(caption, pos=pos),), attr=Attr(img.attr.id), pos=pos)
@@ -516,8 +517,23 @@ class Converter:
                 inner, i = self._inlines(ch, i + 1, "link_close")
                 out.append(self._link(href, tuple(inner), str(t.attrs.get("title", "") or ""), pos))
             elif ty == "image":
-                out.append(self._image(t))
+                img = self._image(t)
                 i += 1
+                # Pandoc reads bare values such as {width=50%} or {height=3.5in}, which the
+                # attrs plugin refuses (it leaves them as text): take them from that text
+                nxt = ch[i] if i < len(ch) else None
+                m = _BARE_ATTRS.match(nxt.content) if nxt is not None and nxt.type == "text" else None
+                if m and not t.attrs.get("width") and not t.attrs.get("height"):
+                    extra = parse_attr_text(m.group(0))
+                    img = replace(img, attr=replace(img.attr, kv=img.attr.kv + extra.kv,
+                                                    classes=img.attr.classes + extra.classes))
+                    self._locate(m.group(0))
+                    rest = nxt.content[m.end():]
+                    if rest:
+                        nxt.content = rest
+                    else:
+                        i += 1
+                out.append(img)
             elif ty == "html_inline":
                 node, i = self._html_inline(ch, i, close)
                 if node is not None:
@@ -754,6 +770,10 @@ def _flat(content: tuple[Inline, ...]) -> str:
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s.replace("\u2019", "'")).strip().casefold()
 
+
+# {width=50%}, {height=3.5in .x}: attributes right after an image with a bare value
+# holding characters the attrs plugin does not accept in one
+_BARE_ATTRS = re.compile(r"""\{(?=[^{}\n]*\b(?:width|height)=[^\s"'}]*[%.])[^{}\n]*\}""")
 
 _ATTR_TOKEN = re.compile(r"""\s*(?:\.([\w-]+)|#([\w-]+)|([\w-]+)=("[^"]*"|'[^']*'|[^\s}]+)|([\w-]+))""")
 
