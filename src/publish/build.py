@@ -68,8 +68,10 @@ def available_formats() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- reading
 
 
-def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | None, Collector]:
-    """Read, transform and lint; return the model (None if errors) and all diagnostics."""
+def read(source: Path, resolver: Resolver | None = None,
+         formats: tuple[str, ...] = FORMATS) -> tuple[Document | None, Collector]:
+    """Read, transform and lint (including what the writers of ``formats`` would
+    refuse); return the model (None if errors) and all diagnostics."""
     from .check import lint
     from .readers.source import read_source
     from .transforms import apply_all
@@ -84,7 +86,7 @@ def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | Non
     if diag.errors:
         return None, diag
     doc = apply_all(raw)
-    lint(doc, diag)
+    lint(doc, diag, formats=formats, resolver=resolver)
     if diag.errors:
         return None, diag
     return doc, diag
@@ -449,7 +451,7 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
         diagnostics: list[Diagnostic] = []
         if todo:
             resolver = Resolver.for_source(source)
-            doc, diag = read(source, resolver)
+            doc, diag = read(source, resolver, formats=tuple(todo))
             diagnostics = diag.sorted()
             if doc is None:
                 raise PublishError(diagnostics)
