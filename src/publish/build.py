@@ -1,39 +1,54 @@
-"""Orchestration: read once, render formats in parallel worker processes, write atomically.
+"""Orchestration: read once, render formats in parallel worker processes, commit all or nothing.
 
-* **Nothing lost.** Every output is rendered in memory, written to a temporary
-  file in the output folder and renamed into place only when complete. Input
-  errors stop the build before anything is written; a format that fails or times
-  out keeps its previous output (exit 3).
+* **Read once.** Every input (source, side files, images, style files,
+  templates) is read once, through the resolver, into a per-build snapshot;
+  the reader, the checks and every writer (in its worker process) use those
+  bytes, and the cache records the hashes of exactly those bytes. A file saved
+  while a build runs therefore makes the next build render again.
+* **Nothing lost, nothing mixed.** Outputs are rendered in memory. Input
+  errors stop the build before anything is written; a format that fails or
+  times out keeps every previous output (exit 3). A complete set is committed
+  as one transaction (``publish.txn``): temporary files, fsync, an undo journal,
+  renames, commit; any failure (no space, quota, a kill) leaves the previous set
+  byte-identical.
+* **Output-folder faults** (not creatable, a file, read-only, full, a folder in
+  an output's place) are one ``path: error: …`` line and exit 5.
 * **Incremental.** Each format's output is recorded in a manifest with the
   content hashes of everything it was made from (source, side files, images,
-  its styles, the package's code and templates, library versions, options). A
-  rebuild first checks only those hashes: nothing changed means nothing is read,
-  parsed or imported beyond this module, and nothing is rewritten.
+  its styles, the package's code and templates, library versions, options) and
+  the warnings its source deserved. A rebuild first checks only those hashes:
+  nothing changed means nothing is read, parsed or imported beyond this module,
+  nothing is rewritten, and the recorded warnings are repeated.
 * **Serialised.** Builds into one folder take an exclusive ``flock`` on
   ``.publish.lock`` there; the kernel releases it when a process dies, so a
-  stale lock of a killed build is simply taken over.
+  stale lock of a killed build is simply taken over (and its interrupted
+  commit, if any, rolled back).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import signal
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .diagnostics import Collector, Diagnostic, PublishError, RenderError
+from . import txn
+from .diagnostics import Collector, Diagnostic, OutputError, PublishError, RenderError
 from .model import Document
 from .options import RenderOptions, epoch_from
 from .resources import PACKAGE_DIR, Resolver
 from .writers import WRITERS
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+CHANGED = "changed-during-build"  # a digest that matches no file: the next build renders
 LOCK_NAME = ".publish.lock"
 CACHE_DIR = ".publish-cache"
 DEFAULT_TIMEOUT = 300.0  # seconds per format (WeasyPrint can loop on some layouts)
@@ -55,8 +70,10 @@ def available_formats() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- reading
 
 
-def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | None, Collector]:
-    """Read, transform and lint; return the model (None if errors) and all diagnostics."""
+def read(source: Path, resolver: Resolver | None = None,
+         formats: tuple[str, ...] = tuple(WRITERS)) -> tuple[Document | None, Collector]:
+    """Read, transform and lint (including what the writers of ``formats`` would
+    refuse); return the model (None if errors) and all diagnostics."""
     from .check import lint
     from .readers.source import read_source
     from .transforms import apply_all
@@ -71,7 +88,7 @@ def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | Non
     if diag.errors:
         return None, diag
     doc = apply_all(raw)
-    lint(doc, diag)
+    lint(doc, diag, formats=formats, resolver=resolver)
     if diag.errors:
         return None, diag
     return doc, diag
@@ -129,6 +146,74 @@ def remove_stale_temporaries(out_dir: Path, stem: str) -> None:
             _unlink(p)
 
 
+_CAUSES = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "a folder stands where a file must go",
+    errno.EIO: "input/output error (a failing disk?)",
+    errno.EFBIG: "file too large for this file system",
+    errno.ENAMETOOLONG: "file name too long",
+}
+
+
+def cause(exc: OSError) -> str:
+    """An OSError's cause in words, without the Python around it."""
+    return _CAUSES.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+def _fault(path: Path, message: str) -> OutputError:
+    return OutputError(Diagnostic(str(path), 0, 0, "error", message))
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the output folder if needed; an OutputError (exit 5) says why it cannot be."""
+    out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        return
+    if os.path.lexists(out_dir):
+        raise _fault(out_dir, "the output folder is a file, not a folder; remove it or choose another --out")
+    missing = [out_dir]
+    while not os.path.lexists(missing[-1].parent) and missing[-1].parent != missing[-1]:
+        missing.append(missing[-1].parent)
+    base = missing[-1].parent
+    if not base.is_dir():
+        raise _fault(out_dir, f"cannot create the output folder: {base} is a file, not a folder")
+    for d in reversed(missing):
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            if not d.is_dir():
+                raise _fault(out_dir, f"cannot create the output folder: {d} is a file, not a folder") from None
+        except OSError as exc:
+            raise _fault(out_dir, f"cannot create the output folder: {cause(exc)}") from None
+
+
+def check_writable(out_dir: Path, targets: list[Path]) -> None:
+    """Before rendering: the folder takes new files and no folder has an output's name."""
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        try:
+            ro = bool(os.statvfs(out_dir).f_flag & os.ST_RDONLY)
+        except OSError:
+            ro = False
+        why = "read-only file system" if ro else "permission denied"
+        raise _fault(out_dir, f"cannot write to the output folder: {why}")
+    for t in targets:
+        try:
+            mode = os.lstat(t).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise _fault(t, f"cannot write the output: {cause(exc)}") from None
+        if stat.S_ISDIR(mode):
+            raise _fault(t, "a folder has the output's name; move or rename it (nothing was written)")
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            raise _fault(t, "something other than a file has the output's name; move it (nothing was written)")
+
+
 class BuildLock:
     """An exclusive flock on OUT/.publish.lock; waits up to ``wait`` seconds."""
 
@@ -157,14 +242,20 @@ class BuildLock:
                     self.on_wait(f"waiting for another build (pid {holder or '?'}) to finish")
                     told = True
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:  # the pid is for messages only: a full disk must not stop the build here
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
         self.fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
-            os.ftruncate(self.fd, 0)
+            try:
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
@@ -221,9 +312,19 @@ def dependencies(fmt: str, inputs: list[Path], resolver: Resolver) -> list[Path]
     return sorted(set(inputs) | set(style_files(fmt, resolver.styles_dir)) | set(_package_files()))
 
 
+def _merge_digests(into: dict[str, str], more: dict[str, str]) -> None:
+    """Add ``more``; a file seen with two different hashes changed during the build."""
+    for path, digest in more.items():
+        if into.get(path, digest) != digest:
+            into[path] = CHANGED
+        else:
+            into[path] = digest
+
+
 @dataclass
 class Manifest:
-    """OUT/.publish-cache/<stem>.json: per format, the hashes it was made from."""
+    """OUT/.publish-cache/<stem>.json: per format, the hashes it was made from
+    (of the bytes the build read) and the warnings its source deserved."""
 
     path: Path
     entries: dict[str, dict] = field(default_factory=dict)
@@ -239,9 +340,11 @@ class Manifest:
             pass
         return cls(path)
 
+    def to_bytes(self) -> bytes:
+        return json.dumps({"version": MANIFEST_VERSION, "formats": self.entries}, indent=1, sort_keys=True).encode()
+
     def save(self) -> None:
-        data = json.dumps({"version": MANIFEST_VERSION, "formats": self.entries}, indent=1, sort_keys=True)
-        write_atomic(self.path, data.encode("utf-8"))
+        write_atomic(self.path, self.to_bytes())
 
     def is_fresh(self, fmt: str, key: str, output: Path, style_files: list[Path]) -> bool:
         """True if OUTPUT is what the recorded inputs (all unchanged) and KEY made,
@@ -264,15 +367,27 @@ class Manifest:
                 return False
         return True
 
-    def record(self, fmt: str, key: str, output: Path, inputs: list[Path], style_files: list[Path]) -> None:
-        st = output.stat()
+    def record(self, fmt: str, key: str, output_digest: str, output_stat: list[int], inputs: dict[str, str],
+               style_files: list[Path], diagnostics: list[Diagnostic]) -> None:
+        """``inputs``: path -> sha256 of the bytes this build read (never re-read from disk here)."""
         self.entries[fmt] = {
             "key": key,
             "styles": [str(p) for p in style_files],
-            "output": _digest_file(output),
-            "output_stat": [st.st_size, st.st_mtime_ns],
-            "inputs": {str(p): _digest_file(p) for p in inputs},
+            "output": output_digest,
+            "output_stat": output_stat,
+            "inputs": dict(sorted(inputs.items())),
+            "diagnostics": [d.as_dict() for d in diagnostics],
         }
+
+    def diagnostics(self, fmt: str) -> list[Diagnostic]:
+        """The warnings recorded with ``fmt``'s output (repeated by a cached build)."""
+        out = []
+        for d in self.entries.get(fmt, {}).get("diagnostics", []):
+            try:
+                out.append(Diagnostic(**d))
+            except TypeError:
+                pass
+        return out
 
 
 def options_key(fmt: str, options: RenderOptions, epoch_from_env: bool) -> str:
@@ -295,8 +410,10 @@ def _worker(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver,
     """Runs in a child process: render one format, send back ('ok', bytes) or ('error', diags)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
+        resolver.reads.clear()  # from here: what this format reads (from the snapshot, or itself)
         data = render(fmt, doc, options, resolver)
-        conn.send(("ok", data))
+        read = {str(p): resolver.snapshot[str(p)].digest for p in resolver.reads if str(p) in resolver.snapshot}
+        conn.send(("ok", (data, read)))
     except PublishError as exc:
         conn.send(("error", [d.as_dict() for d in exc.diagnostics]))
     except BaseException as exc:  # noqa: BLE001 - reported as a render failure, never a traceback
@@ -328,8 +445,12 @@ def render_parallel(
     jobs: int,
     timeout: float,
     on_event: Event | None = None,
+    reads: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[tuple[str, bytes | None, list[Diagnostic], float]]:
-    """Render formats in worker processes (at most ``jobs`` at once); yields as each ends."""
+    """Render formats in worker processes (at most ``jobs`` at once); yields as each ends.
+
+    ``reads`` receives, per format, the hashes of every file its worker read
+    (the snapshot it was given, and anything it had to read itself)."""
     import multiprocessing as mp
 
     # spawn, not fork: a worker holds only what it renders (a forked one would carry
@@ -362,7 +483,10 @@ def render_parallel(
                     recv.close()
                     del running[fmt]
                     if status == "ok":
-                        yield fmt, payload, [], elapsed
+                        data, digests = payload
+                        if reads is not None:
+                            reads[fmt] = digests
+                        yield fmt, data, [], elapsed
                     else:
                         yield fmt, None, [Diagnostic(**d) for d in payload], elapsed
                 elif elapsed > timeout:
@@ -404,8 +528,39 @@ class BuildReport:
         return 3 if any(r.status == "failed" for r in self.results) else 0
 
 
+def _ordered(diags) -> list[Diagnostic]:
+    return sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.severity, d.message))
+
+
+def _package_templates() -> list[Path]:
+    return sorted(p for p in (PACKAGE_DIR / "templates").rglob("*") if p.is_file())
+
+
+def _snapshot_digest(resolver: Resolver, path: Path) -> str:
+    """Read ``path`` into the build's snapshot (once) and return the hash of those bytes."""
+    from .resources import ResourceError
+
+    try:
+        resolver.read_bytes(path)
+        return resolver.snapshot[os.path.realpath(path)].digest
+    except (ResourceError, OSError):  # e.g. a style file linked from outside: no writer may read it
+        try:
+            return _digest_file(path)
+        except OSError:
+            return CHANGED
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, str] | None = None) -> BuildReport:
-    """Build the requested formats. Raises PublishError (exit 1) on input errors, LockBusy (4)."""
+    """Build the requested formats. Raises PublishError (exit 1) on input errors,
+    BadEnvironment (2), LockBusy (4), OutputError (5) when the output folder
+    cannot take the outputs."""
     env = dict(os.environ if environ is None else environ)
     emit = on_event or (lambda *a: None)
     source = Path(req.source)
@@ -417,57 +572,106 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
         raise BadEnvironment(Diagnostic("SOURCE_DATE_EPOCH", 1, 1, "error", str(exc))) from None
     formats = tuple(dict.fromkeys(formats))
     base_options = RenderOptions.from_env(paper=req.paper, environ=env)  # type: ignore[arg-type]
-    targets = {fmt: out_dir / WRITERS[fmt].filename(source.stem) for fmt in formats}
 
-    with BuildLock(out_dir, wait=req.lock_wait, on_wait=lambda m: emit("*", "waiting", {"message": m})):
+    prepare_out_dir(out_dir)
+    lock = BuildLock(out_dir, wait=req.lock_wait, on_wait=lambda m: emit("*", "waiting", {"message": m}))
+    try:
+        lock.__enter__()
+    except OSError as exc:
+        raise _fault(out_dir, f"cannot write to the output folder: {cause(exc)}") from None
+    try:
+        return _build_locked(req, source, out_dir, formats, base_options, epoch_from_env, emit)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple[str, ...],
+                  base_options: RenderOptions, epoch_from_env: bool, emit: Event) -> BuildReport:
+    targets = {fmt: out_dir / WRITERS[fmt].filename(source.stem) for fmt in formats}
+    try:  # a killed build's interrupted commit is rolled back, its temporary files removed
+        if txn.recover(out_dir, (out_dir / CACHE_DIR,)):
+            emit("*", "recovered", {"message": "an interrupted build was rolled back: previous outputs restored"})
         remove_stale_temporaries(out_dir, source.stem)
-        manifest = Manifest.load(out_dir, source.stem)
-        keys = {fmt: options_key(fmt, base_options, epoch_from_env) for fmt in formats}
-        styles_dir = Resolver.for_source(source).styles_dir
-        styles = {fmt: style_files(fmt, styles_dir) for fmt in formats}
-        todo = [f for f in formats
-                if not (req.use_cache and manifest.is_fresh(f, keys[f], targets[f], styles[f]))]
-        results: dict[str, FormatResult] = {}
-        for fmt in formats:
-            if fmt not in todo:
-                results[fmt] = FormatResult(fmt, targets[fmt], "cached", targets[fmt].stat().st_size)
-                emit(fmt, "cached", {"size": results[fmt].size})
-        diagnostics: list[Diagnostic] = []
-        if todo:
-            resolver = Resolver.for_source(source)
-            doc, diag = read(source, resolver)
-            diagnostics = diag.sorted()
-            if doc is None:
-                raise PublishError(diagnostics)
-            inputs = list(resolver.reads)
-            options = base_options
-            if not epoch_from_env:
-                # No SOURCE_DATE_EPOCH: date outputs by their newest input, so that
-                # identical inputs still give identical bytes.
-                options = RenderOptions(paper=base_options.paper,
-                                        epoch=int(max(p.stat().st_mtime for p in inputs)))
-            jobs = req.jobs or os.cpu_count() or 1
-            rendered: dict[str, tuple[bytes, float]] = {}
-            for fmt, data, diags, secs in render_parallel(tuple(todo), doc, options, resolver,
-                                                          jobs=jobs, timeout=req.timeout, on_event=emit):
-                if data is None:
-                    results[fmt] = FormatResult(fmt, targets[fmt], "failed", 0, secs, diags)
-                    emit(fmt, "failed", {"seconds": secs})
-                else:
-                    rendered[fmt] = (data, secs)
-                    emit(fmt, "rendered", {"size": len(data), "seconds": secs})
-            # Commit only a complete set: if any format failed, every previous
-            # output stays exactly as it was.
-            failed = any(r.status == "failed" for r in results.values())
-            for fmt, (data, secs) in rendered.items():
-                if failed:
-                    results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data), secs)
-                    continue
-                changed = write_atomic(targets[fmt], data)
-                manifest.record(fmt, keys[fmt], targets[fmt], dependencies(fmt, inputs, resolver), styles[fmt])
-                results[fmt] = FormatResult(fmt, targets[fmt], "written" if changed else "unchanged", len(data), secs)
-                emit(fmt, results[fmt].status, {"size": len(data), "seconds": secs})
-            if not failed:
-                manifest.save()
-    ordered = [results[f] for f in formats]
-    return BuildReport(ordered, diagnostics)
+    except OSError as exc:
+        raise _fault(out_dir, f"cannot clean up after an interrupted build: {cause(exc)}") from None
+    # The package's code, hashed before anything is read or rendered: a change
+    # after this point makes the next build render again, never the reverse.
+    package = {str(p): _digest_file(p) for p in _package_files()}
+    manifest = Manifest.load(out_dir, source.stem)
+    keys = {fmt: options_key(fmt, base_options, epoch_from_env) for fmt in formats}
+    styles_dir = Resolver.for_source(source).styles_dir
+    styles = {fmt: style_files(fmt, styles_dir) for fmt in formats}
+    todo = [f for f in formats
+            if not (req.use_cache and manifest.is_fresh(f, keys[f], targets[f], styles[f]))]
+    results: dict[str, FormatResult] = {}
+    diagnostics: list[Diagnostic] = []
+    for fmt in formats:
+        if fmt not in todo:
+            results[fmt] = FormatResult(fmt, targets[fmt], "cached", targets[fmt].stat().st_size)
+            diagnostics += manifest.diagnostics(fmt)  # the warnings its source still deserves
+            emit(fmt, "cached", {"size": results[fmt].size})
+    if not todo:
+        return BuildReport([results[f] for f in formats], _ordered(diagnostics))
+
+    check_writable(out_dir, [targets[f] for f in todo])
+    resolver = Resolver.for_source(source)
+    doc, diag = read(source, resolver, formats=tuple(todo))
+    read_diags = _ordered(diag.items)
+    if doc is None:
+        raise PublishError(diag.sorted())
+    diagnostics = _ordered(diagnostics + read_diags)
+    # The snapshot: every input read once, here, before any worker starts; the
+    # workers get these bytes with the resolver and the cache records their hashes.
+    source_files = list(resolver.reads)
+    for p in source_files:
+        resolver.read_bytes(p)
+    source_digests = resolver.digests()
+    style_digests = {fmt: {str(p): _snapshot_digest(resolver, p) for p in styles[fmt]} for fmt in todo}
+    for p in _package_templates():
+        _snapshot_digest(resolver, p)
+    options = base_options
+    if not epoch_from_env:
+        # No SOURCE_DATE_EPOCH: date outputs by their newest input (as read), so
+        # that identical inputs still give identical bytes.
+        options = RenderOptions(paper=base_options.paper,
+                                epoch=int(max(resolver.snapshot[str(p)].mtime for p in source_files)))
+    jobs = req.jobs or os.cpu_count() or 1
+    rendered: dict[str, tuple[bytes, float]] = {}
+    worker_reads: dict[str, dict[str, str]] = {}
+    for fmt, data, diags, secs in render_parallel(tuple(todo), doc, options, resolver, jobs=jobs,
+                                                  timeout=req.timeout, on_event=emit, reads=worker_reads):
+        if data is None:
+            results[fmt] = FormatResult(fmt, targets[fmt], "failed", 0, secs, diags)
+            emit(fmt, "failed", {"seconds": secs})
+        else:
+            rendered[fmt] = (data, secs)
+            emit(fmt, "rendered", {"size": len(data), "seconds": secs})
+    # Commit only a complete set: if any format failed, every previous output
+    # stays exactly as it was.
+    if any(r.status == "failed" for r in results.values()):
+        for fmt, (data, secs) in rendered.items():
+            results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data), secs)
+        return BuildReport([results[f] for f in formats], diagnostics)
+
+    changed = {fmt: data for fmt, (data, _) in rendered.items() if not _same_bytes(targets[fmt], data)}
+    templates = {p: d for p, d in resolver.digests().items() if Path(p).is_relative_to(PACKAGE_DIR)}
+
+    def record(stats: dict[Path, os.stat_result]) -> dict[Path, bytes]:
+        for fmt, (data, _) in rendered.items():
+            st = stats.get(targets[fmt]) or targets[fmt].stat()
+            inputs = dict(package)
+            for more in (templates, source_digests, style_digests[fmt], worker_reads.get(fmt, {})):
+                _merge_digests(inputs, more)
+            manifest.record(fmt, keys[fmt], hashlib.sha256(data).hexdigest(), [st.st_size, st.st_mtime_ns],
+                            inputs, styles[fmt], read_diags)
+        return {manifest.path: manifest.to_bytes()}
+
+    try:
+        txn.commit(out_dir, {targets[f]: d for f, d in changed.items()}, late=record)
+    except txn.CommitError as exc:
+        what = exc.path.name if exc.path != out_dir / txn.JOURNAL else "the commit journal"
+        raise _fault(out_dir, f"cannot write {what}: {cause(exc.cause)}; previous outputs kept") from None
+    for fmt, (data, secs) in rendered.items():
+        results[fmt] = FormatResult(fmt, targets[fmt], "written" if fmt in changed else "unchanged", len(data), secs)
+        emit(fmt, results[fmt].status, {"size": len(data), "seconds": secs})
+    return BuildReport([results[f] for f in formats], diagnostics)

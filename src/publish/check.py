@@ -3,6 +3,10 @@
 Warnings: a glossary entry never used, a person never marked, an unmarked
 occurrence of a glossary term or alias, an abbreviation used before (or
 without) its expansion.
+
+What the writers would refuse is found here too, so that ``check`` ok means
+``build`` ok: characters no font has (``publish.fonts``, for the PDF) and
+images a writer cannot embed (``publish.embeddable``).
 """
 
 from __future__ import annotations
@@ -12,18 +16,48 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .diagnostics import Collector
+from .options import FORMATS
 from .model import (
     Document, Figure, GlossaryEntry, Heading, Image, Link, Math, Paragraph, Table, TermRef, Text, nodes,
     plain_text, query,
 )
 
 
-def lint(doc: Document, diag: Collector) -> None:
+def lint(doc: Document, diag: Collector, *, formats: tuple[str, ...] = FORMATS, resolver=None) -> None:
+    """Lints, and what the writers of ``formats`` would refuse."""
     _link_targets(doc, diag)
     _unused(doc, diag)
     _unmarked(doc, diag)
     _expansions(doc, diag)
     _math(doc, diag)
+    if "pdf" in formats:
+        from .fonts import check_glyphs
+
+        check_glyphs(doc, diag, resolver.styles_dir if resolver is not None else None)
+    if resolver is not None:
+        _embeddable(doc, diag, formats, resolver)
+
+
+def _embeddable(doc: Document, diag: Collector, formats: tuple[str, ...], resolver) -> None:
+    """Images a writer of ``formats`` cannot embed, at their first use."""
+    from .diagnostics import PublishError
+    from .embeddable import PROBLEMS
+    from .model import Image
+
+    judges = [PROBLEMS[f] for f in formats if f in PROBLEMS]
+    seen: set[str] = set()
+    for i in nodes(doc):
+        if not isinstance(i, Image) or i.src in seen or i.pos is None or not judges:
+            continue
+        seen.add(i.src)
+        try:
+            data = resolver.read_bytes(resolver.resolve(i.src, i.pos))  # the snapshot the writers get
+        except (PublishError, OSError):
+            continue  # the reader has reported it
+        for judge in judges:
+            problem = judge(data)
+            if problem:
+                diag.error(i.pos.path, i.pos.line, i.pos.col, f"image '{i.src}': {problem}")
 
 
 def _math(doc: Document, diag: Collector) -> None:

@@ -1,7 +1,9 @@
 """Command line: arguments → build(); no logic here.
 
 Exit codes: 0 ok, 1 errors in the input, 2 bad command line, 3 render failure
-or time-out, 4 another build holds the lock.
+or time-out, 4 another build holds the lock, 5 the output folder cannot take
+the outputs (not creatable, a file, read-only, full, over quota, a folder in an
+output's place).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder (default: out/).")
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
               help="Format to build (repeatable). Default: all.")
@@ -93,6 +95,11 @@ def _run_build(req, quiet: bool) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted: previous outputs kept", err=True)
         return 130
+    except OSError as exc:  # an output-folder fault the build did not name: still one line, no traceback
+        from .build import cause
+
+        click.echo(f"{exc.filename or req.out_dir}: error: {cause(exc)}", err=True)
+        return 5
     _emit(report.diagnostics)
     for r in report.results:
         _emit(r.diagnostics)
@@ -200,7 +207,7 @@ def check(source: Path | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, help="Format (repeatable).")
 @click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
 def watch(source, out_dir, formats, paper) -> None:

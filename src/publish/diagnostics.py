@@ -17,6 +17,8 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # about a file or folder as a whole (an output folder fault)
+            return f"{self.path}: {self.severity}: {self.message}"
         return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
 
     def as_dict(self) -> dict[str, object]:
@@ -45,6 +47,14 @@ class RenderError(PublishError):
     """A writer could not render (or timed out): exit 3."""
 
     exit_code = 3
+
+
+class OutputError(PublishError):
+    """The output folder cannot take the outputs (not creatable, a file,
+    read-only, full, over quota, a folder in an output's place): exit 5, and
+    the previous outputs are kept."""
+
+    exit_code = 5
 
 
 @dataclass

@@ -8,6 +8,7 @@ stylesheet or HTML fragment cannot reach past it either.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,6 +30,15 @@ class ResourceError(PublishError):
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """A file's bytes as read, their sha256 and the file's mtime when read."""
+
+    data: bytes
+    digest: str
+    mtime: float
+
+
+@dataclass(frozen=True)
 class Resolver:
     """Resolves references against the source folder; allows only ``roots``."""
 
@@ -37,10 +47,19 @@ class Resolver:
     # Every source file read through this resolver (source, side files, images),
     # in order: the build's record of what an output depends on. Per run.
     reads: list[Path] = field(default_factory=list, compare=False, repr=False)
+    # Every file's bytes as first read, by real path: read once per build, so the
+    # reader, the checks and every writer (in its worker process: the snapshot
+    # travels with the resolver) use the same bytes, and the cache records the
+    # hash of exactly those bytes. Per run.
+    snapshot: dict[str, "Snapshot"] = field(default_factory=dict, compare=False, repr=False)
 
     def _note(self, path: Path) -> None:
         if path not in self.reads:
             self.reads.append(path)
+
+    def digests(self) -> dict[str, str]:
+        """sha256 of every file read so far, by real path (of the bytes that were used)."""
+        return {p: s.digest for p, s in self.snapshot.items()}
 
     @classmethod
     def for_source(cls, source: Path, styles_dir: Path | None = None) -> "Resolver":
@@ -94,9 +113,14 @@ class Resolver:
                 Diagnostic(str(path), 1, 1, "error", "outside the project; refused")
             )
         real = Path(os.path.realpath(path))
-        data = real.read_bytes()
+        snap = self.snapshot.get(str(real))
+        if snap is None:
+            with open(real, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                data = fh.read()
+            snap = self.snapshot[str(real)] = Snapshot(data, hashlib.sha256(data).hexdigest(), st.st_mtime)
         self._note(real)
-        return data
+        return snap.data
 
     # ---------------------------------------------------------------- WeasyPrint
     def weasyprint_fetcher(self):  # -> weasyprint.urls.URLFetcher
@@ -118,7 +142,7 @@ class Resolver:
                 path = Path(os.path.realpath(unquote(parts.path)))
                 if not resolver.is_allowed(path) or not path.is_file():
                     raise FatalURLFetchingError(f"refused resource outside the project: {url}")
-                return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+                return URLFetcherResponse(path.as_uri(), body=resolver.read_bytes(path))
 
         return _Fetcher()
 

@@ -5,8 +5,9 @@ exception is seen as itself, not as a worker's diagnostic) and asserts:
 
 * refused input: a PublishError with at least one error, every diagnostic a
   well-formed ``path:line:col: severity: message`` pointing inside the source;
-* accepted input: nothing that had to be refused was in it, every format
-  renders, the EPUB's XML parses with unique ids (EPUBCheck runs once, later,
+* accepted input (``load`` runs every check ``publish check`` runs): nothing
+  that had to be refused was in it, every format renders (check ok means
+  build ok), the EPUB's XML parses with unique ids (EPUBCheck runs once, later,
   on every EPUB of the session), and every generated word comes back out of
   each format through a real reader (pdftotext/pypdf, pandoc).
 """
@@ -244,6 +245,8 @@ def check_document(markdown: str, directory: Path, *, words: list[str] = (), dec
         if fmt == "epub":
             problems += [f"EPUB: {p}" for p in epub_problems(data)]
     if refusals:
+        # load() ran every check `publish check` runs: check ok must mean build ok
+        problems.append(f"check accepted it but a writer refused it: {refusals}")
         return Outcome("render-refused", refusals, outputs=outputs, problems=problems)
     if extract_text:
         for fmt, path in outputs.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -11,17 +12,17 @@ MAX_SIDE = 20_000
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
 
 
-def check_image(path: Path) -> str | None:
-    """None if ``path`` is a usable image, else the reason it is not."""
+def check_image(path: Path, data: bytes | None = None) -> str | None:
+    """None if ``path`` (whose bytes, if given, are ``data``) is a usable image, else the reason it is not."""
     from PIL import Image, UnidentifiedImageError
 
-    size = path.stat().st_size
+    size = path.stat().st_size if data is None else len(data)
     if size > MAX_IMAGE_BYTES:
         return f"image is {size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # DecompressionBombWarning and friends are errors
-            with Image.open(path) as im:
+            with Image.open(path if data is None else io.BytesIO(data)) as im:
                 if im.format not in FORMATS:
                     return f"{im.format} images are not supported (use PNG, JPEG or GIF)"
                 w, h = im.size
@@ -37,9 +38,9 @@ def check_image(path: Path) -> str | None:
     return None
 
 
-def image_format(path: Path) -> str:
+def image_format(path: Path, data: bytes | None = None) -> str:
     """PNG, JPEG or GIF (after check_image has accepted the file)."""
     from PIL import Image
 
-    with Image.open(path) as im:
+    with Image.open(path if data is None else io.BytesIO(data)) as im:
         return str(im.format)

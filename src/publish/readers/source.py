@@ -66,17 +66,22 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
     def resolve_image(src: str, pos: Pos) -> str:
         try:
             real = resolver.resolve(src, pos)
+            data = resolver.read_bytes(real)  # the bytes the writers will embed
         except PublishError as exc:
             diag.items.extend(exc.diagnostics)
             return src
-        problem = check_image(real)
+        except OSError as exc:
+            diag.error(pos.path, pos.line, pos.col, f"'{src}': cannot read: {exc.strerror or exc}")
+            return src
+        problem = check_image(real, data)
         if problem:
             diag.error(pos.path, pos.line, pos.col, f"'{src}': {problem}")
             return src
-        if real.suffix.lower() not in _IMAGE_SUFFIXES.get(image_format(real), ()):
+        kind = image_format(real, data)
+        if real.suffix.lower() not in _IMAGE_SUFFIXES.get(kind, ()):
             diag.error(pos.path, pos.line, pos.col,
-                       f"'{src}' is a {image_format(real)} image: name it with one of "
-                       f"{', '.join(_IMAGE_SUFFIXES.get(image_format(real), ()))}")
+                       f"'{src}' is a {kind} image: name it with one of "
+                       f"{', '.join(_IMAGE_SUFFIXES.get(kind, ()))}")
         return src  # as written (URL-encoded): writers resolve it through the same resolver
 
     conv = Converter(text, spath, diag, refs, resolve_image=resolve_image)

@@ -392,7 +392,8 @@ def _layout_once(doc: Document, options: RenderOptions, resolver: Resolver, plac
         raise RenderError(e.diagnostics) from None
     with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError):
         stylesheets = [
-            CSS(filename=str(css_path), url_fetcher=fetcher, font_config=fonts),
+            CSS(string=resolver.read_bytes(css_path).decode("utf-8"), base_url=css_path.as_uri(),
+                url_fetcher=fetcher, font_config=fonts),  # the bytes the build read and hashed
             CSS(string=PAPER_CSS[options.paper], url_fetcher=fetcher, font_config=fonts),
         ]
         source = HTML(

@@ -1,0 +1,188 @@
+"""Which characters the PDF can draw, predicted before rendering (``publish check``).
+
+WeasyPrint lays text out with Pango, which takes each character from the first
+font of the CSS ``font-family`` list that has it and otherwise falls back to
+*any* font fontconfig knows. So a character prints as a box (.notdef) exactly
+when no installed font and no font file in ``styles/fonts/`` covers it. The
+coverage is read once per process: ``fc-list --format '%{charset}'`` for the
+installed fonts (one call, ~50 ms) and fontTools for the files in styles/.
+
+Characters that need no glyph (controls, format characters, variation
+selectors and other default-ignorables, line and paragraph separators) are
+never reported. The severity of a missing glyph is decided here, once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import functools
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+from typing import Iterator
+
+from .diagnostics import Collector, Severity
+from .model import Document, Pos, Text, nodes
+
+# A character no font has: the PDF writer refuses it (it would print as a box).
+MISSING_GLYPH_SEVERITY: Severity = "error"
+
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
+# Code points Pango draws without a glyph: tab, line ends and the default-ignorables
+# (Unicode DerivedCoreProperties; U+1BCA0-1BCA3 excepted: Pango draws .notdef for
+# them). Checked against WeasyPrint's own .notdef warnings over every control,
+# format and separator character and a sample of 4,000 others (tests/test_fonts.py).
+_IGNORABLE = (
+    (0x0000, 0x0000), (0x0009, 0x000A), (0x000D, 0x000D),
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+# Code points Pango draws as a box even when a font maps them: controls, the
+# line separator, interlinear annotation and some concatenation/shorthand
+# format marks (found the same way).
+_ALWAYS_BOX = (
+    (0x0001, 0x0008), (0x000B, 0x000C), (0x000E, 0x001F), (0x007F, 0x009F), (0x2028, 0x2028),
+    (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x1BCA0, 0x1BCA3),
+)
+# Fields of the model that never reach the page (ids, references, URLs, options).
+_NOT_PRINTED = {"id", "ref", "url", "src", "lang", "path", "anchor_id", "first_use_id", "language",
+                "identifier", "kind", "attr", "source_path", "pos", "number", "label"}
+
+
+class Coverage:
+    """A set of code points as sorted, merged ranges."""
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        merged: list[list[int]] = []
+        for lo, hi in sorted(ranges):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        self.starts = [lo for lo, _ in merged]
+        self.ends = [hi for _, hi in merged]
+
+    def __contains__(self, cp: int) -> bool:
+        i = bisect.bisect_right(self.starts, cp) - 1
+        return i >= 0 and cp <= self.ends[i]
+
+    def __or__(self, other: "Coverage") -> "Coverage":
+        return Coverage(list(zip(self.starts, self.ends)) + list(zip(other.starts, other.ends)))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+def parse_charset(text: str) -> list[tuple[int, int]]:
+    """fontconfig's charset notation: ``20-7e a0-17f 1f600`` (hex, ranges inclusive)."""
+    out = []
+    for tok in text.split():
+        lo, _, hi = tok.partition("-")
+        try:
+            out.append((int(lo, 16), int(hi or lo, 16)))
+        except ValueError:
+            continue
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def system_coverage() -> Coverage | None:
+    """Every code point some installed font has; None if fontconfig cannot be asked."""
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return None
+    try:
+        r = subprocess.run([exe, "--format", "%{charset}\n"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    return Coverage([rng for line in r.stdout.splitlines() for rng in parse_charset(line)])
+
+
+@functools.lru_cache(maxsize=64)
+def _font_file_coverage(path: str, _mtime_ns: int) -> Coverage:
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    cps: set[int] = set()
+    try:
+        if path.lower().endswith((".ttc", ".otc")):
+            fonts = list(TTCollection(path, lazy=True).fonts)
+        else:
+            fonts = [TTFont(path, lazy=True, fontNumber=0)]
+        for f in fonts:
+            cmap = f.getBestCmap() or {}
+            cps.update(cmap)
+    except (TTLibError, OSError, KeyError, AssertionError, ValueError):
+        pass
+    return Coverage([(c, c) for c in cps])
+
+
+def styles_coverage(styles_dir: Path | None) -> Coverage:
+    """Code points of the font files in ``styles/fonts/`` (loaded by @font-face)."""
+    total = Coverage([])
+    if styles_dir is None or not (Path(styles_dir) / "fonts").is_dir():
+        return total
+    for p in sorted((Path(styles_dir) / "fonts").rglob("*")):
+        if p.is_file() and p.suffix.lower() in FONT_SUFFIXES:
+            total = total | _font_file_coverage(str(p), p.stat().st_mtime_ns)
+    return total
+
+
+def needs_glyph(ch: str) -> bool:
+    cp = ord(ch)
+    return not any(lo <= cp <= hi for lo, hi in _IGNORABLE) and unicodedata.category(ch) != "Cs"
+
+
+def _always_box(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _ALWAYS_BOX)
+
+
+def _texts(doc: Document) -> Iterator[tuple[str, Pos | None, bool]]:
+    """Every printed string of the model with where it starts; the flag says the
+    position is exact to the character (a Text node), not just its node's (or
+    the nearest node before it that has one). Editorial notes never reach the PDF."""
+    pos: Pos | None = doc.meta.pos
+    for node in nodes((doc.blocks, doc.meta, doc.reader_notes, doc.glossary, doc.people)):
+        pos = getattr(node, "pos", None) or pos
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if f.name in _NOT_PRINTED:
+                continue
+            if isinstance(value, str):
+                yield value, pos, isinstance(node, Text) and f.name == "text"
+            elif isinstance(value, tuple):  # authors, aliases, keywords
+                yield from ((v, pos, False) for v in value if isinstance(v, str))
+
+
+def missing_glyphs(doc: Document, styles_dir: Path | None = None) -> list[tuple[str, Pos | None]]:
+    """Each character of the printed text that no font covers, with its first use."""
+    system = system_coverage()
+    if system is None:
+        return []  # no fontconfig: nothing can be predicted (and WeasyPrint could not run either)
+    cover = system | styles_coverage(styles_dir)
+    found: dict[str, Pos | None] = {}
+    checked: set[str] = set()
+    for text, pos, exact in _texts(doc):
+        for i, ch in enumerate(text):
+            if ch in checked:
+                continue
+            checked.add(ch)
+            if needs_glyph(ch) and (ord(ch) not in cover or _always_box(ch)):
+                found[ch] = Pos(pos.path, pos.line, pos.col + i) if (pos and exact) else pos
+    return list(found.items())
+
+
+def check_glyphs(doc: Document, diag: Collector, styles_dir: Path | None = None) -> None:
+    """Report every character the PDF would print as a box, at its first use."""
+    report = diag.error if MISSING_GLYPH_SEVERITY == "error" else diag.warning
+    for ch, pos in missing_glyphs(doc, styles_dir):
+        where = pos or doc.meta.pos or Pos(doc.source_path, 1, 1)
+        report(where.path, where.line, where.col,
+               f"PDF: no font in styles/ or on this system has {ch!r} (U+{ord(ch):04X}): it would print "
+               "as a box; remove it or add a font that has it to styles/fonts/")
