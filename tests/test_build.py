@@ -271,3 +271,25 @@ def test_watch_rebuilds_on_save_survives_bad_edits_and_stops_on_ctrl_c(tmp_path:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_writer_may_return_several_files(tmp_path, monkeypatch):
+    """A format is one row in writers.WRITERS; its render may return several files,
+    committed together (the workers import the writer module by its name)."""
+    from dataclasses import replace as _replace
+
+    import publish.build as build_mod
+    from publish import writers as writers_pkg
+
+    row = _replace(writers_pkg.WRITERS["docx"], name="several", extension="txt", module="several_files_writer")
+    monkeypatch.setitem(writers_pkg.WRITERS, "several", row)
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: Several\n---\nText.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    doc = build_mod.load(src)
+    files = build_mod.render_files("several", doc, build_mod.RenderOptions(), build_mod.Resolver.for_source(src))
+    assert files == {"": b"Several", "_files/a.txt": b"A"}
+    report = build(BuildRequest(src, out, formats=("several",), jobs=1), environ={"SOURCE_DATE_EPOCH": "0"})
+    assert report.exit_code == 0, report
+    assert (out / "a.txt").read_bytes() == b"Several"
+    assert (out / "a_files" / "a.txt").read_bytes() == b"A"

@@ -45,7 +45,7 @@ from .diagnostics import Collector, Diagnostic, OutputError, PublishError, Rende
 from .model import Document
 from .options import RenderOptions, epoch_from
 from .resources import PACKAGE_DIR, Resolver
-from .writers import WRITERS
+from .writers import WRITERS, Writer
 
 MANIFEST_VERSION = 3
 CHANGED = "changed-during-build"  # a digest that matches no file: the next build renders
@@ -102,11 +102,16 @@ def load(source: Path, resolver: Resolver | None = None) -> Document:
     return doc
 
 
-def render(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
-    """Render one format in this process (its main file)."""
+def render_files(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver) -> dict[str, bytes]:
+    """Render one format in this process: its files ("" is the main one, see writers.WRITERS)."""
     if fmt not in WRITERS:
         raise RenderError(Diagnostic(doc.source_path, 1, 1, "error", f"unknown format '{fmt}'"))
-    return WRITERS[fmt].render(doc, options, resolver)[""]
+    return WRITERS[fmt].render(doc, options, resolver)
+
+
+def render(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
+    """Render one format in this process (its main file)."""
+    return render_files(fmt, doc, options, resolver)[""]
 
 
 # --------------------------------------------------------------------------- files
@@ -406,12 +411,14 @@ def options_key(fmt: str, options: RenderOptions, epoch_from_env: bool) -> str:
 # --------------------------------------------------------------------------- workers
 
 
-def _worker(fmt: str, doc: Document, options: RenderOptions, resolver: Resolver, conn) -> None:
-    """Runs in a child process: render one format, send back ('ok', bytes) or ('error', diags)."""
+def _worker(writer: Writer, doc: Document, options: RenderOptions, resolver: Resolver, conn) -> None:
+    """Runs in a child process: render one format (the writers' table row it is
+    given), send back ('ok', (files, reads)) or ('error', diags)."""
+    fmt = writer.name
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
         resolver.reads.clear()  # from here: what this format reads (from the snapshot, or itself)
-        data = render(fmt, doc, options, resolver)
+        data = writer.render(doc, options, resolver)
         read = {str(p): resolver.snapshot[str(p)].digest for p in resolver.reads if str(p) in resolver.snapshot}
         conn.send(("ok", (data, read)))
     except PublishError as exc:
@@ -464,7 +471,7 @@ def render_parallel(
             while pending and len(running) < max(jobs, 1):
                 fmt = pending.pop(0)
                 recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(fmt, doc, options, resolver, send), daemon=True)
+                proc = ctx.Process(target=_worker, args=(WRITERS[fmt], doc, options, resolver, send), daemon=True)
                 proc.start()
                 send.close()
                 running[fmt] = (proc, recv, time.monotonic())
@@ -636,7 +643,7 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
         options = RenderOptions(paper=base_options.paper,
                                 epoch=int(max(resolver.snapshot[str(p)].mtime for p in source_files)))
     jobs = req.jobs or os.cpu_count() or 1
-    rendered: dict[str, tuple[bytes, float]] = {}
+    rendered: dict[str, tuple[dict[str, bytes], float]] = {}
     worker_reads: dict[str, dict[str, str]] = {}
     for fmt, data, diags, secs in render_parallel(tuple(todo), doc, options, resolver, jobs=jobs,
                                                   timeout=req.timeout, on_event=emit, reads=worker_reads):
@@ -645,15 +652,18 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
             emit(fmt, "failed", {"seconds": secs})
         else:
             rendered[fmt] = (data, secs)
-            emit(fmt, "rendered", {"size": len(data), "seconds": secs})
+            emit(fmt, "rendered", {"size": len(data[""]), "seconds": secs})
     # Commit only a complete set: if any format failed, every previous output
     # stays exactly as it was.
     if any(r.status == "failed" for r in results.values()):
         for fmt, (data, secs) in rendered.items():
-            results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data), secs)
+            results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data[""]), secs)
         return BuildReport([results[f] for f in formats], diagnostics)
 
-    changed = {fmt: data for fmt, (data, _) in rendered.items() if not _same_bytes(targets[fmt], data)}
+    # every file of every format (a writer may make several: writers.WRITERS)
+    files = {fmt: {out_dir / WRITERS[fmt].filename(source.stem, key): d for key, d in data.items()}
+             for fmt, (data, _) in rendered.items()}
+    changed = {fmt: f for fmt, f in files.items() if not all(_same_bytes(p, d) for p, d in f.items())}
     templates = {p: d for p, d in resolver.digests().items() if Path(p).is_relative_to(PACKAGE_DIR)}
 
     def record(stats: dict[Path, os.stat_result]) -> dict[Path, bytes]:
@@ -662,16 +672,16 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
             inputs = dict(package)
             for more in (templates, source_digests, style_digests[fmt], worker_reads.get(fmt, {})):
                 _merge_digests(inputs, more)
-            manifest.record(fmt, keys[fmt], hashlib.sha256(data).hexdigest(), [st.st_size, st.st_mtime_ns],
+            manifest.record(fmt, keys[fmt], hashlib.sha256(data[""]).hexdigest(), [st.st_size, st.st_mtime_ns],
                             inputs, styles[fmt], read_diags)
         return {manifest.path: manifest.to_bytes()}
 
     try:
-        txn.commit(out_dir, {targets[f]: d for f, d in changed.items()}, late=record)
+        txn.commit(out_dir, {p: d for f in changed.values() for p, d in f.items()}, late=record)
     except txn.CommitError as exc:
         what = exc.path.name if exc.path != out_dir / txn.JOURNAL else "the commit journal"
         raise _fault(out_dir, f"cannot write {what}: {cause(exc.cause)}; previous outputs kept") from None
     for fmt, (data, secs) in rendered.items():
-        results[fmt] = FormatResult(fmt, targets[fmt], "written" if fmt in changed else "unchanged", len(data), secs)
-        emit(fmt, results[fmt].status, {"size": len(data), "seconds": secs})
+        results[fmt] = FormatResult(fmt, targets[fmt], "written" if fmt in changed else "unchanged", len(data[""]), secs)
+        emit(fmt, results[fmt].status, {"size": len(data[""]), "seconds": secs})
     return BuildReport([results[f] for f in formats], diagnostics)
