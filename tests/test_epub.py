@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import subprocess
 import time
@@ -212,6 +213,36 @@ def test_epubcheck_reports_nothing(name, epubcheck_results) -> None:
 
 
 # --------------------------------------------------------------------------
+# Ace by DAISY: the accessibility checker publishers and libraries use
+
+
+@pytest.fixture(scope="session")
+def ace_results(books, tmp_path_factory) -> dict[str, dict]:
+    import ace_batch
+
+    why = ace_batch.missing()
+    if why:
+        if os.environ.get("CI"):
+            raise AssertionError(why)
+        pytest.skip(why)
+    by_path = ace_batch.ace_reports([b.path for b in books.values()], tmp_path_factory.mktemp("ace"))
+    return {name: by_path[b.path] for name, b in books.items()}
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_ace_reports_no_violation(name, ace_results) -> None:
+    import ace_batch
+
+    report = ace_results[name]
+    assert ace_batch.violations(report) == []
+    assert report["earl:result"]["earl:outcome"] == "pass"
+    # the accessibility metadata Ace looks for, all present (certifier's credential and
+    # report are for third-party certification, which this book does not claim)
+    assert set(report["a11y-metadata"]["missing"]) <= {"a11y:certifierCredential", "a11y:certifierReport"}
+    assert report["a11y-metadata"]["empty"] == []
+
+
+# --------------------------------------------------------------------------
 # Package: zip, determinism, metadata
 
 
@@ -282,6 +313,12 @@ def test_package_metadata(name, books) -> None:
     assert len(summary) == 1 and len(summary[0]) > 40
     assert texts("//opf:meta[@property='dcterms:conformsTo']/text()") == [
         "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    # the evaluator: the publishing party itself, and the summary says so
+    assert texts("//opf:meta[@property='a11y:certifiedBy']/text()") == [
+        meta.publisher or epub_writer.join_names(meta.authors) or "publish"]
+    assert "own assessment" in summary[0] and "no third party" in summary[0]
+    assert texts("//opf:meta[@property='pageBreakSource']/text()") == ["none"]
+    assert opf.get("{http://www.w3.org/XML/1998/namespace}lang") == meta.lang
     images = [i for i in iter_all_inlines(book.doc.blocks) if isinstance(i, Image)]
     assert ("visual" in texts("//opf:meta[@property='schema:accessMode']/text()")) == bool(images)
     assert ("alternativeText" in features) == bool(images)
