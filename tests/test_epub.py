@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import re
+import shutil
 import subprocess
 import time
 import warnings
@@ -240,6 +241,55 @@ def test_ace_reports_no_violation(name, ace_results) -> None:
     # report are for third-party certification, which this book does not claim)
     assert set(report["a11y-metadata"]["missing"]) <= {"a11y:certifierCredential", "a11y:certifierReport"}
     assert report["a11y-metadata"]["empty"] == []
+
+
+# --------------------------------------------------------------------------
+# The cover: a raster cover-image that calibre (Kindle) finds
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        why = f"{name} (Debian package calibre) is not installed; run scripts/system-deps.sh"
+        if os.environ.get("CI"):
+            raise AssertionError(why)
+        pytest.skip(why)
+    return path
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_cover_image_is_a_raster_of_store_size(name, books) -> None:
+    from PIL import Image as PILImage
+
+    book = books[name]
+    covers = [i for i in book.manifest().values() if "cover-image" in (i.get("properties") or "").split()]
+    assert len(covers) == 1 and covers[0].get("media-type") == "image/png"
+    data = book.zip.read(str(book.base() / covers[0].get("href")))
+    with PILImage.open(BytesIO(data)) as img:
+        assert img.format == "PNG" and img.size == (1600, 2560)
+    cover_page = book.xhtml("cover.xhtml")
+    (img_el,) = cover_page.xpath("//h:img[@role='doc-cover']", namespaces=NS)
+    assert img_el.get("src") == covers[0].get("href") and img_el.get("alt").startswith("Cover: ")
+
+
+@pytest.mark.parametrize("name", ["article", "chinese"])
+def test_calibre_converts_to_azw3_and_finds_the_cover(name, books, tmp_path) -> None:
+    from PIL import Image as PILImage
+
+    convert, meta = _tool("ebook-convert"), _tool("ebook-meta")
+    azw3 = tmp_path / f"{name}.azw3"
+    env = dict(os.environ, HOME=str(tmp_path), CALIBRE_CONFIG_DIRECTORY=str(tmp_path / "calibre"))
+    proc = subprocess.run([convert, str(books[name].path), str(azw3)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert not re.search(r"warn|error|fail", log, flags=re.I), log
+    got = tmp_path / "cover.jpg"
+    proc = subprocess.run([meta, str(azw3), f"--get-cover={got}"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0 and got.is_file(), proc.stdout + proc.stderr
+    with PILImage.open(got) as img:
+        assert abs(img.height / img.width - 1.6) < 0.01
 
 
 # --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from ..diagnostics import Diagnostic, RenderError
 from ..model import Document, Image, Meta, iter_all_inlines, iter_inlines
 from ..options import RenderOptions
 from ..resources import Resolver
-from . import templating
+from . import cover, templating
 from .common import human_date, join_names, repack_zip
 from .html import Fragments, HtmlContext, NoteFragment, lang_wrap, render_fragments
 
@@ -43,7 +43,8 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 CSS_NAME = "epub.css"
 CSS_PATH = "style/epub.css"
-COVER_IMAGE = "images/cover.svg"
+COVER_IMAGE = "images/cover.png"
+COVER_SIZE = (1600, 2560)  # 1:1.6, what the Kindle store and most others ask for
 
 # Headings of the back matter (English house style; the text's own headings come
 # from the model).
@@ -135,7 +136,7 @@ def accessibility_summary(doc: Document) -> str:
 
 def _cover_svg(env, doc: Document, alt: str) -> bytes:
     meta = doc.meta
-    width, height, margin, band = 1200, 1800, 100, 260
+    width, height, margin, band = COVER_SIZE[0], COVER_SIZE[1], 130, 350
     text_width = width - 2 * margin
 
     def lines(text: str, size: int, y0: int, leading: float = 1.2) -> list[dict[str, Any]]:
@@ -146,20 +147,20 @@ def _cover_svg(env, doc: Document, alt: str) -> bytes:
             out.append({"text": line, "size": size, "y": int(y0 + n * size * leading)})
         return out
 
-    title_size = 110 if len(meta.title) <= 40 else 92 if len(meta.title) <= 80 else 76
-    title = lines(meta.title, title_size, 520)
-    y = title[-1]["y"] + 150
+    title_size = 150 if len(meta.title) <= 40 else 124 if len(meta.title) <= 80 else 100
+    title = lines(meta.title, title_size, 720)
+    y = title[-1]["y"] + 200
     byline = []
     if meta.subtitle:
-        byline += lines(meta.subtitle, 56, y)
-        y = byline[-1]["y"] + 110
+        byline += lines(meta.subtitle, 76, y)
+        y = byline[-1]["y"] + 150
     if meta.authors:
-        byline += lines(join_names(meta.authors), 56, y)
+        byline += lines(join_names(meta.authors), 76, y)
     svg = env.get_template("epub/cover.svg").render(
         width=width, height=height, margin=margin, band=band, alt=alt,
-        band_lines=lines(meta.publisher, 64, 165) if meta.publisher else [],
+        band_lines=lines(meta.publisher, 86, 220) if meta.publisher else [],
         title_lines=title, author_lines=byline,
-        date_lines=lines(human_date(meta.date), 48, height - 140) if meta.date else [],
+        date_lines=lines(human_date(meta.date), 64, height - 200) if meta.date else [],
     )
     return svg.encode("utf-8")
 
@@ -357,10 +358,14 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
                         content=resolver.read_bytes(resolver.style(CSS_NAME)))
     book.add_item(css)
 
-    # Cover image: listed as cover-image; the cover page shows it.
+    # Cover image: a PNG drawn from the SVG template (calibre, Kindle and thumbnailers
+    # ignore SVG covers), listed as cover-image; the cover page shows it.
     cover_img = epub.EpubCover(uid="cover-image", file_name=COVER_IMAGE)
-    cover_img.media_type = "image/svg+xml"
-    cover_img.content = _cover_svg(env, doc, cover_alt)
+    cover_img.media_type = "image/png"
+    try:
+        cover_img.content = cover.rasterize(_cover_svg(env, doc, cover_alt), *COVER_SIZE)
+    except cover.CoverError as e:
+        raise _fail(doc, f"EPUB cover: {e}") from None
     book.add_item(cover_img)
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
