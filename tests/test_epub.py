@@ -293,6 +293,40 @@ def test_calibre_converts_to_azw3_and_finds_the_cover(name, books, tmp_path) -> 
 
 
 # --------------------------------------------------------------------------
+# The CJK face travels with the book
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_cjk_subset_embedded_with_exactly_the_chinese_used(name, books) -> None:
+    from fontTools.ttLib import TTFont
+
+    from publish.writers.common import CJK_RUN
+
+    book = books[name]
+    used = {ch for f in book.xhtml_files() for m in CJK_RUN.finditer(book.zip.read(str(book.base() / f)).decode())
+            for ch in m.group()}
+    fonts = [i for i in book.manifest().values() if i.get("media-type", "").startswith("font/")]
+    css = book.zip.read(str(book.base() / "style/epub.css")).decode()
+    if not used:
+        assert fonts == [] and "@font-face" not in css
+        return
+    assert [f.get("media-type") for f in fonts] == ["font/otf"]
+    data = book.zip.read(str(book.base() / fonts[0].get("href")))
+    font = TTFont(BytesIO(data))
+    cmap = {chr(c) for c in font.getBestCmap()}
+    assert used <= cmap, sorted(used - cmap)
+    assert not {c for c in cmap if CJK_RUN.fullmatch(c)} - used, "only the characters used"
+    assert "SIL Open Font License" in " ".join(str(n) for n in font["name"].names if n.nameID in (13, 0)) \
+        or font["name"].getDebugName(13)
+    assert len(data) < 200_000
+    # the stylesheet loads it (relative to itself) for Chinese, not for pinyin
+    href = PurePosixPath("style").parent / fonts[0].get("href")
+    assert f'url("../{href}")' in css
+    assert re.search(r'\[lang\|="zh"\] \{ font-family: "Noto Serif CJK SC", "Noto Serif CJK SC \(publish subset\)"', css)
+    assert '[lang|="zh-Latn"] { font-family: inherit; }' in css
+
+
+# --------------------------------------------------------------------------
 # Package: zip, determinism, metadata
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import posixpath
 import textwrap
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from ..diagnostics import Diagnostic, RenderError
 from ..model import Document, Image, Meta, iter_all_inlines, iter_inlines
 from ..options import RenderOptions
 from ..resources import Resolver
-from . import cover, templating
+from . import cover, fonts, templating
 from .common import human_date, join_names, repack_zip
 from .html import Fragments, HtmlContext, NoteFragment, lang_wrap, render_fragments
 
@@ -398,6 +399,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         items[p.file] = item
     if linker.missing:
         raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
+    _embed_cjk_font(doc, book, css, [it.content.decode("utf-8") for it in items.values()])
 
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=HEADINGS["toc"])
     nav.add_link(href=CSS_PATH, rel="stylesheet", type="text/css")
@@ -426,6 +428,21 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     spine += [items[p.file] for p in parts if p.key not in ("cover", "title")]
     book.spine = spine
     return book
+
+
+def _embed_cjk_font(doc: Document, book: epub.EpubBook, css: epub.EpubItem, texts: list[str]) -> None:
+    """A subset of the CJK face with the book's Chinese characters, for readers without one."""
+    chars = fonts.cjk_chars(*texts)
+    if not chars:
+        return
+    try:
+        data = fonts.cjk_subset(chars)
+    except cover.CoverError as e:
+        raise _fail(doc, f"EPUB font: {e}") from None
+    book.add_item(epub.EpubItem(uid="font-cjk", file_name=fonts.FILE, media_type=fonts.MEDIA_TYPE,
+                                content=data))
+    href = posixpath.relpath(fonts.FILE, posixpath.dirname(CSS_PATH))
+    css.content = css.content + fonts.css(href, len(chars)).encode("utf-8")
 
 
 def _subheadings(p: _Part) -> list[Any]:
