@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: build test check system-deps setup clean fuzz bench
+.PHONY: build test check system-deps tools setup clean fuzz bench
 
 build: setup
 	$(BIN)/publish build
@@ -16,10 +16,14 @@ check: setup
 test: setup
 	$(BIN)/python -m pytest
 
-setup: system-deps $(STAMP)
+setup: system-deps tools $(STAMP)
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+# Ace by DAISY (npm) into .tools/, for the EPUB accessibility tests
+tools: system-deps
+	@bash scripts/install-ace.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages publish needs (fonts, HarfBuzz subsetting, poppler,
-# LibreOffice for the DOCX check). As root: installs what is missing. Otherwise:
-# prints the exact apt-get line and fails.
+# LibreOffice for the DOCX check, chromium and node for Ace, calibre for the Kindle
+# check). As root: installs what is missing. Otherwise: prints the exact apt-get
+# line and fails.
 set -euo pipefail
 PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint (+ fast subsetting)
@@ -10,12 +11,18 @@ PACKAGES=(
   libreoffice-writer-nogui                               # opens the DOCX in tests
   libreoffice-math-nogui                                 # ... and its formulas (OMML)
   default-jre-headless                                   # EPUBCheck
+  chromium                                               # Ace by DAISY (ace-puppeteer) in tests
+  calibre                                                # ebook-convert/ebook-meta (Kindle) in tests
+  nodejs npm                                             # installs and runs Ace (scripts/install-ace.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     # a JRE from elsewhere is fine for EPUBCheck
     if [ "$p" = default-jre-headless ] && command -v java >/dev/null 2>&1; then continue; fi
+    # node and npm from elsewhere (e.g. NodeSource's nodejs, which bundles npm) are fine
+    if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
     missing+=("$p")
   fi
 done

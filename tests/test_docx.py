@@ -222,6 +222,103 @@ def test_libreoffice_converts_to_pdf(article, libreoffice_pdf) -> None:
             assert e.zh in text.replace("\n", ""), e.id
 
 
+_ODF = {"office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+        "dc": "http://purl.org/dc/elements/1.1/"}
+
+
+def _soffice_convert(paths: list[Path], fmt: str, outdir: Path) -> subprocess.CompletedProcess:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice (libreoffice-writer-nogui) is not installed"
+    profile = (outdir / "profile").as_uri()
+    return subprocess.run(
+        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
+         "--outdir", str(outdir), *map(str, paths)], capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def libreoffice_odt(sample, article, tmp_path_factory) -> dict[str, etree._Element]:
+    """The sample and the article as LibreOffice reads them (flat ODT), in one run."""
+    tmp = tmp_path_factory.mktemp("lo-odt")
+    paths = []
+    for name, (_, pkg) in (("sample", sample), ("article", article)):
+        paths.append(tmp / f"{name}.docx")
+        paths[-1].write_bytes(pkg.data)
+    paths.append(tmp / LO_REPRO.name)
+    paths[-1].write_bytes(LO_REPRO.read_bytes())
+    proc = _soffice_convert(paths, "fodt", tmp)
+    assert proc.returncode == 0, proc.stderr
+    return {p.stem: etree.parse(str(p.with_suffix(".fodt"))).getroot() for p in paths}
+
+
+LO_REPRO = ROOT / "tests" / "fixtures" / "libreoffice" / "comment-id-0.docx"
+
+
+@pytest.mark.xfail(reason="LibreOffice 7.4 bug: a comment whose w:id is not above every footnote "
+                          "id (Word's and pandoc's numbering) makes later footnotes show an "
+                          "earlier note's text; tests/fixtures/libreoffice/comment-id-0.docx, "
+                          "README 'LibreOffice'. publish numbers comments above the notes.")
+def test_libreoffice_reads_word_numbered_comments_and_footnotes(libreoffice_odt) -> None:
+    notes = libreoffice_odt[LO_REPRO.stem].xpath("//text:note/text:note-body", namespaces=_ODF)
+    assert [_flat("".join(n.itertext())) for n in notes] == ["Note one.", "Note two."]
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _annotation_spans(root: etree._Element) -> list[tuple[str, str]]:
+    """(comment text, text of the span it is anchored on) per comment, in document order."""
+    ann, end = f"{{{_ODF['office']}}}annotation", f"{{{_ODF['office']}}}annotation-end"
+    open_spans: dict[str, list[str]] = {}
+    found: list[tuple[str, str, list[str]]] = []
+    walk = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walk:
+        if event == "start":
+            if el.tag == ann:
+                body = " ".join("".join(p.itertext()) for p in el.iterfind("text:p", _ODF))
+                found.append((el.get(f"{{{_ODF['office']}}}name") or "", _flat(body), []))
+                open_spans[found[-1][0]] = found[-1][2]
+                walk.skip_subtree()
+                continue
+            if el.tag == end:
+                open_spans.pop(el.get(f"{{{_ODF['office']}}}name"), None)
+            elif el.text:
+                for span in open_spans.values():
+                    span.append(el.text)
+        elif el.tail:
+            for span in open_spans.values():
+                span.append(el.tail)
+    return [(body, _flat("".join(span))) for _, body, span in found]
+
+
+@pytest.mark.parametrize("name", ["sample", "article"])
+def test_libreoffice_shows_each_note_and_comment_right(name, request, libreoffice_odt) -> None:
+    """LibreOffice 7.4 mis-imported every footnote when the document also had comments
+    (README, "LibreOffice"): each footnote must show its own text under its own number,
+    each comment its own text on its own span."""
+    doc, _ = request.getfixturevalue(name)
+    root = libreoffice_odt[name]
+    notes = root.xpath("//text:note[@text:note-class='footnote']", namespaces=_ODF)
+    assert len(notes) == len(doc.reader_notes)
+    for note, ann in zip(notes, doc.reader_notes):
+        citation = note.find("text:note-citation", _ODF)
+        body = _flat("".join(note.find("text:note-body", _ODF).itertext()))
+        assert citation.text == str(ann.number), ann.id
+        if ann.title:
+            assert ann.title in body, (ann.number, ann.id, body[:80])
+        for para in (b for b in ann.body if isinstance(b, Paragraph)):
+            assert _flat(plain_text(para.content)) in body, (ann.number, ann.id, body[:80])
+    spans = _annotation_spans(root)
+    assert len(spans) == len(doc.editorial_notes)
+    anchors = {n.ref: plain_text(n.content) for n in nodes(doc.blocks)
+               if isinstance(n, NoteRef)}
+    for (body, span), ann in zip(spans, doc.editorial_notes):
+        first = next(b for b in ann.body if isinstance(b, Paragraph))
+        assert _flat(plain_text(first.content)) in body, ann.id
+        assert span == _flat(anchors[ann.id]), ann.id
+
+
 # --------------------------------------------------------------------------- XML checks
 
 

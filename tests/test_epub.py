@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
+import shutil
 import subprocess
 import time
 import warnings
@@ -215,6 +217,119 @@ def test_epubcheck_reports_nothing(name, epubcheck_results) -> None:
 
 
 # --------------------------------------------------------------------------
+# Ace by DAISY: the accessibility checker publishers and libraries use
+
+
+@pytest.fixture(scope="session")
+def ace_results(books, tmp_path_factory) -> dict[str, dict]:
+    import ace_batch
+
+    why = ace_batch.missing()
+    if why:
+        if os.environ.get("CI"):
+            raise AssertionError(why)
+        pytest.skip(why)
+    by_path = ace_batch.ace_reports([b.path for b in books.values()], tmp_path_factory.mktemp("ace"))
+    return {name: by_path[b.path] for name, b in books.items()}
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_ace_reports_no_violation(name, ace_results) -> None:
+    import ace_batch
+
+    report = ace_results[name]
+    assert ace_batch.violations(report) == []
+    assert report["earl:result"]["earl:outcome"] == "pass"
+    # the accessibility metadata Ace looks for, all present (certifier's credential and
+    # report are for third-party certification, which this book does not claim)
+    assert set(report["a11y-metadata"]["missing"]) <= {"a11y:certifierCredential", "a11y:certifierReport"}
+    assert report["a11y-metadata"]["empty"] == []
+
+
+# --------------------------------------------------------------------------
+# The cover: a raster cover-image that calibre (Kindle) finds
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        why = f"{name} (Debian package calibre) is not installed; run scripts/system-deps.sh"
+        if os.environ.get("CI"):
+            raise AssertionError(why)
+        pytest.skip(why)
+    return path
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_cover_image_is_a_raster_of_store_size(name, books) -> None:
+    from PIL import Image as PILImage
+
+    book = books[name]
+    covers = [i for i in book.manifest().values() if "cover-image" in (i.get("properties") or "").split()]
+    assert len(covers) == 1 and covers[0].get("media-type") == "image/png"
+    data = book.zip.read(str(book.base() / covers[0].get("href")))
+    with PILImage.open(BytesIO(data)) as img:
+        assert img.format == "PNG" and img.size == (1600, 2560)
+    cover_page = book.xhtml("cover.xhtml")
+    (img_el,) = cover_page.xpath("//h:img[@role='doc-cover']", namespaces=NS)
+    assert img_el.get("src") == covers[0].get("href") and img_el.get("alt").startswith("Cover: ")
+
+
+@pytest.mark.parametrize("name", ["article", "chinese"])
+def test_calibre_converts_to_azw3_and_finds_the_cover(name, books, tmp_path) -> None:
+    from PIL import Image as PILImage
+
+    convert, meta = _tool("ebook-convert"), _tool("ebook-meta")
+    azw3 = tmp_path / f"{name}.azw3"
+    env = dict(os.environ, HOME=str(tmp_path), CALIBRE_CONFIG_DIRECTORY=str(tmp_path / "calibre"))
+    proc = subprocess.run([convert, str(books[name].path), str(azw3)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert not re.search(r"warn|error|fail", log, flags=re.I), log
+    got = tmp_path / "cover.jpg"
+    proc = subprocess.run([meta, str(azw3), f"--get-cover={got}"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0 and got.is_file(), proc.stdout + proc.stderr
+    with PILImage.open(got) as img:
+        assert abs(img.height / img.width - 1.6) < 0.01
+
+
+# --------------------------------------------------------------------------
+# The CJK face travels with the book
+
+
+@pytest.mark.parametrize("name", BOOKS)
+def test_cjk_subset_embedded_with_exactly_the_chinese_used(name, books) -> None:
+    from fontTools.ttLib import TTFont
+
+    from publish.writers.common import CJK_RUN
+
+    book = books[name]
+    used = {ch for f in book.xhtml_files() for m in CJK_RUN.finditer(book.zip.read(str(book.base() / f)).decode())
+            for ch in m.group()}
+    fonts = [i for i in book.manifest().values() if i.get("media-type", "").startswith("font/")]
+    css = book.zip.read(str(book.base() / "style/epub.css")).decode()
+    if not used:
+        assert fonts == [] and "@font-face" not in css
+        return
+    assert [f.get("media-type") for f in fonts] == ["font/otf"]
+    data = book.zip.read(str(book.base() / fonts[0].get("href")))
+    font = TTFont(BytesIO(data))
+    cmap = {chr(c) for c in font.getBestCmap()}
+    assert used <= cmap, sorted(used - cmap)
+    assert not {c for c in cmap if CJK_RUN.fullmatch(c)} - used, "only the characters used"
+    assert "SIL Open Font License" in " ".join(str(n) for n in font["name"].names if n.nameID in (13, 0)) \
+        or font["name"].getDebugName(13)
+    assert len(data) < 200_000
+    # the stylesheet loads it (relative to itself) for Chinese, not for pinyin
+    href = PurePosixPath("style").parent / fonts[0].get("href")
+    assert f'url("../{href}")' in css
+    assert re.search(r'\[lang\|="zh"\] \{ font-family: "Noto Serif CJK SC", "Noto Serif CJK SC \(publish subset\)"', css)
+    assert '[lang|="zh-Latn"] { font-family: inherit; }' in css
+
+
+# --------------------------------------------------------------------------
 # Package: zip, determinism, metadata
 
 
@@ -285,6 +400,12 @@ def test_package_metadata(name, books) -> None:
     assert len(summary) == 1 and len(summary[0]) > 40
     assert texts("//opf:meta[@property='dcterms:conformsTo']/text()") == [
         "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    # the evaluator: the publishing party itself, and the summary says so
+    assert texts("//opf:meta[@property='a11y:certifiedBy']/text()") == [
+        meta.publisher or epub_writer.join_names(meta.authors) or "publish"]
+    assert "own assessment" in summary[0] and "no third party" in summary[0]
+    assert texts("//opf:meta[@property='pageBreakSource']/text()") == ["none"]
+    assert opf.get("{http://www.w3.org/XML/1998/namespace}lang") == meta.lang
     images = [i for i in nodes(book.doc.blocks) if isinstance(i, Image)]
     assert ("visual" in texts("//opf:meta[@property='schema:accessMode']/text()")) == bool(images)
     assert ("alternativeText" in features) == bool(images)

@@ -282,6 +282,49 @@ def test_running_head_and_page_footer(article, article_pdf, article_reader):
     assert article.meta.running_title in pdftotext(article_pdf, 2)
 
 
+def _region_text(data: bytes, page: int, y: float, h: float, x: float = 0, w: float = 600) -> str:
+    args = ["pdftotext", "-enc", "UTF-8", "-f", str(page), "-l", str(page), "-x", str(int(x)),
+            "-y", str(int(y)), "-W", str(int(w)), "-H", str(int(h))]
+    return subprocess.run(args + ["-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_running_head_names_the_section_each_page_is_in(article, article_pdf, article_reader):
+    """The right-hand running head names the section the page starts in (the one that
+    starts the page if a heading is the first thing on it), never the next one."""
+    from publish.model import Heading
+    dests = dest_pages(article_reader)
+    heads = [(dests[b.id] + 1, plain_text(b.content)) for b in article.blocks
+             if isinstance(b, Heading) and b.level == 1]
+    from publish.backmatter import back_matter
+    back = back_matter(article)
+    for key, items in (("glossary", back.glossary), ("voices", back.voices), ("sources", back.sources),
+                       ("colophon", True)):
+        if items:
+            heads.append((dests[f"{key}-heading"] + 1, back.labels[key]))
+    assert heads == sorted(heads, key=lambda h: h[0])
+    n = len(article_reader.pages)
+    for p in range(2, n + 1):
+        first_line = next((ln.strip() for ln in _region_text(article_pdf, p, 62, 720).splitlines()
+                           if ln.strip()), "")
+        current = ""
+        for page, title in heads:
+            if page < p or (page == p and first_line.startswith(title)):
+                current = title
+        got = " ".join(_region_text(article_pdf, p, 0, 62, x=298, w=300).split())
+        assert got == current, (p, got, current)
+
+
+def test_no_nearly_empty_page(article_pdf, article_reader):
+    """Every page but the last is at least half full (the voices list once had a page
+    of its own before the glossary)."""
+    n = len(article_reader.pages)
+    for p in range(1, n):
+        text = subprocess.run(["pdftotext", "-layout", "-f", str(p), "-l", str(p), "-", "-"],
+                              input=article_pdf, capture_output=True, check=True).stdout.decode()
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        assert len(lines) >= 25, (p, len(lines))
+
+
 def test_credit_and_rights_kept(article, article_pdf):
     text = squash(pdftotext(article_pdf))
     assert squash(article.meta.rights) in text

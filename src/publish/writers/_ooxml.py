@@ -297,6 +297,30 @@ def footnote_ref_mark_run(style_id: str) -> etree._Element:
     return r
 
 
+def renumber_comments(document_part, first_id: int) -> None:
+    """Give every comment a ``w:id`` from ``first_id`` up, in the comments part and at
+    its anchors (``w:commentRangeStart``/``End``, ``w:commentReference``).
+
+    LibreOffice 7.4 (Debian's) imports footnotes wrongly -- a later note shows an
+    earlier note's text -- whenever a comment's id is not above every footnote id, as
+    Word and pandoc number them (comments from 0, notes from 1). The ids are only
+    labels pairing anchors with comments, so any distinct numbers are valid OOXML;
+    numbering comments above the notes sidesteps the bug (README, "LibreOffice")."""
+    try:
+        part = document_part.part_related_by(RT.COMMENTS)
+    except KeyError:
+        return
+    new_ids: dict[str, str] = {}
+    for n, c in enumerate(part.element.findall(qn("w:comment"))):
+        new_ids[c.get(qn("w:id"))] = str(first_id + n)
+        c.set(qn("w:id"), new_ids[c.get(qn("w:id"))])
+    tags = tuple(qn(f"w:{t}") for t in ("commentRangeStart", "commentRangeEnd", "commentReference"))
+    for el in document_part.element.iter(*tags):
+        old = el.get(qn("w:id"))
+        if old in new_ids:
+            el.set(qn("w:id"), new_ids[old])
+
+
 # ---------------------------------------------------------------------------- styles, lists
 
 

@@ -774,6 +774,9 @@ class _Writer:
         self.furniture()
         self.properties()
         self.footnotes.finish()
+        ox.renumber_comments(self.part, 1 + max(
+            (int(fn.get(ox.qn("w:id"))) for fn in self.footnotes.element.findall(ox.qn("w:footnote"))),
+            default=0))
         buf = io.BytesIO()
         self.docx.save(buf)
         return ox.deterministic_zip(buf.getvalue(), self.options.epoch,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import posixpath
 import textwrap
 import uuid
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from ..backmatter import Labels, labels_for
 from ..model import Document, Heading, Image, Math, Meta, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import Resolver
-from . import templating
+from . import cover, fonts, templating
 from .common import human_date, join_names, repack_zip
 from .html import HtmlContext, lang_wrap, render_fragments, rendered_ids, split_sections
 from .mathml import MATHML_NS
@@ -45,7 +46,8 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 CSS_NAME = "epub.css"
 CSS_PATH = "style/epub.css"
-COVER_IMAGE = "images/cover.svg"
+COVER_IMAGE = "images/cover.png"
+COVER_SIZE = (1600, 2560)  # 1:1.6, what the Kindle store and most others ask for
 
 
 
@@ -108,6 +110,8 @@ def accessibility_summary(doc: Document) -> str:
         parts.append("Glossary terms are linked to their entries; Chinese names are marked"
                      " as Simplified Chinese.")
     parts.append("Text can be resized and restyled; no colours or font sizes are forced.")
+    parts.append("Conformance is the publisher's own assessment, made with EPUBCheck and"
+                 " Ace by DAISY; no third party has certified it.")
     return " ".join(parts)
 
 
@@ -117,7 +121,7 @@ def accessibility_summary(doc: Document) -> str:
 
 def _cover_svg(env, doc: Document, alt: str) -> bytes:
     meta = doc.meta
-    width, height, margin, band = 1200, 1800, 100, 260
+    width, height, margin, band = COVER_SIZE[0], COVER_SIZE[1], 130, 350
     text_width = width - 2 * margin
 
     def lines(text: str, size: int, y0: int, leading: float = 1.2) -> list[dict[str, Any]]:
@@ -128,20 +132,20 @@ def _cover_svg(env, doc: Document, alt: str) -> bytes:
             out.append({"text": line, "size": size, "y": int(y0 + n * size * leading)})
         return out
 
-    title_size = 110 if len(meta.title) <= 40 else 92 if len(meta.title) <= 80 else 76
-    title = lines(meta.title, title_size, 520)
-    y = title[-1]["y"] + 150
+    title_size = 150 if len(meta.title) <= 40 else 124 if len(meta.title) <= 80 else 100
+    title = lines(meta.title, title_size, 720)
+    y = title[-1]["y"] + 200
     byline = []
     if meta.subtitle:
-        byline += lines(meta.subtitle, 56, y)
-        y = byline[-1]["y"] + 110
+        byline += lines(meta.subtitle, 76, y)
+        y = byline[-1]["y"] + 150
     if meta.authors:
-        byline += lines(join_names(meta.authors), 56, y)
+        byline += lines(join_names(meta.authors), 76, y)
     svg = env.get_template("epub/cover.svg").render(
         width=width, height=height, margin=margin, band=band, alt=alt,
-        band_lines=lines(meta.publisher, 64, 165) if meta.publisher else [],
+        band_lines=lines(meta.publisher, 86, 220) if meta.publisher else [],
         title_lines=title, author_lines=byline,
-        date_lines=lines(human_date(meta.date), 48, height - 140) if meta.date else [],
+        date_lines=lines(human_date(meta.date), 64, height - 200) if meta.date else [],
     )
     return svg.encode("utf-8")
 
@@ -342,10 +346,14 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
                         content=resolver.read_bytes(resolver.style(CSS_NAME)))
     book.add_item(css)
 
-    # Cover image: listed as cover-image; the cover page shows it.
+    # Cover image: a PNG drawn from the SVG template (calibre, Kindle and thumbnailers
+    # ignore SVG covers), listed as cover-image; the cover page shows it.
     cover_img = epub.EpubCover(uid="cover-image", file_name=COVER_IMAGE)
-    cover_img.media_type = "image/svg+xml"
-    cover_img.content = _cover_svg(env, doc, cover_alt)
+    cover_img.media_type = "image/png"
+    try:
+        cover_img.content = cover.rasterize(_cover_svg(env, doc, cover_alt), *COVER_SIZE)
+    except cover.CoverError as e:
+        raise _fail(doc, f"EPUB cover: {e}") from None
     book.add_item(cover_img)
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
@@ -371,6 +379,7 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
         items[p.file] = item
     if linker.missing:
         raise _fail(doc, "links to ids no EPUB file holds: " + ", ".join(sorted(set(linker.missing))))
+    _embed_cjk_font(doc, book, css, [it.content.decode("utf-8") for it in items.values()])
 
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=labels["contents"])
     nav.add_link(href=CSS_PATH, rel="stylesheet", type="text/css")
@@ -401,6 +410,21 @@ def _build_book(doc: Document, options: RenderOptions, resolver: Resolver) -> ep
     return book
 
 
+def _embed_cjk_font(doc: Document, book: epub.EpubBook, css: epub.EpubItem, texts: list[str]) -> None:
+    """A subset of the CJK face with the book's Chinese characters, for readers without one."""
+    chars = fonts.cjk_chars(*texts)
+    if not chars:
+        return
+    try:
+        data = fonts.cjk_subset(chars)
+    except cover.CoverError as e:
+        raise _fail(doc, f"EPUB font: {e}") from None
+    book.add_item(epub.EpubItem(uid="font-cjk", file_name=fonts.FILE, media_type=fonts.MEDIA_TYPE,
+                                content=data))
+    href = posixpath.relpath(fonts.FILE, posixpath.dirname(CSS_PATH))
+    css.content = css.content + fonts.css(href, len(chars)).encode("utf-8")
+
+
 def _subheadings(p: _Part) -> list[Any]:
     """The section's level-2 headings, for the table of contents."""
     return [epub.Link(f"{p.file}#{b.id}", " ".join(plain_text(b.content).split()), f"toc-{b.id}")
@@ -429,6 +453,10 @@ def _accessibility_metadata(book: epub.EpubBook, doc: Document, summary: str,
     meta("schema:accessibilityHazard", "none")
     meta("schema:accessibilitySummary", summary)
     meta("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")
+    # The evaluator (EPUB Accessibility 1.1 requires one with a conformance claim): the
+    # publishing party's own assessment, said so in the summary; no third party certified it.
+    meta("a11y:certifiedBy", doc.meta.publisher or join_names(doc.meta.authors) or "publish")
+    meta("pageBreakSource", "none")  # born digital: no print pages to map
 
 
 # --------------------------------------------------------------------------
@@ -444,11 +472,27 @@ def _hide_landmarks(nav: bytes) -> bytes:
     return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
 
 
+def _package_lang(opf: bytes, lang: str) -> bytes:
+    """``xml:lang`` on the OPF ``<package>`` (ebooklib writes none; Ace: epub-lang)."""
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    return etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
+
+
 def _repack(raw: bytes, epoch: int, book: epub.EpubBook) -> bytes:
     """Rewrite ebooklib's zip: fixed times and attributes, mimetype first and stored."""
     nav_path = f"{book.FOLDER_NAME}/nav.xhtml"
-    return repack_zip(raw, epoch, first=("mimetype",), stored=("mimetype",),
-                      transform=lambda name, data: _hide_landmarks(data) if name == nav_path else data)
+    opf_path = f"{book.FOLDER_NAME}/content.opf"
+    lang = book.language or "en"
+
+    def transform(name: str, data: bytes) -> bytes:
+        if name == nav_path:
+            return _hide_landmarks(data)
+        if name == opf_path:
+            return _package_lang(data, lang)
+        return data
+
+    return repack_zip(raw, epoch, first=("mimetype",), stored=("mimetype",), transform=transform)
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
