@@ -68,8 +68,9 @@ def available_formats() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- reading
 
 
-def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | None, Collector]:
-    """Read, transform and lint; return the model (None if errors) and all diagnostics."""
+def read(source: Path, resolver: Resolver | None = None, strict: bool = False) -> tuple[Document | None, Collector]:
+    """Read, transform and lint; return the model (None if errors) and all diagnostics.
+    With ``strict`` every warning is an error (``--strict``)."""
     from .check import lint
     from .readers.source import read_source
     from .transforms import apply_all
@@ -80,19 +81,22 @@ def read(source: Path, resolver: Resolver | None = None) -> tuple[Document | Non
         raw = read_source(Path(source), resolver, diag)
     except PublishError as exc:
         diag.items.extend(exc.diagnostics)
-        return None, diag
-    if diag.errors:
-        return None, diag
-    doc = apply_all(raw)
-    lint(doc, diag)
+        raw = None
+    if raw is not None and not diag.errors:
+        doc = apply_all(raw)
+        lint(doc, diag)
+    else:
+        doc = None
+    if strict:
+        diag.promote_warnings()
     if diag.errors:
         return None, diag
     return doc, diag
 
 
-def load(source: Path, resolver: Resolver | None = None) -> Document:
+def load(source: Path, resolver: Resolver | None = None, strict: bool = False) -> Document:
     """The finished model of ``source``; raises PublishError on any input error."""
-    doc, diag = read(Path(source), resolver)
+    doc, diag = read(Path(source), resolver, strict)
     if doc is None:
         raise PublishError(diag.sorted())
     return doc
@@ -406,6 +410,7 @@ class BuildRequest:
     jobs: int = 0  # 0: one per core
     timeout: float = DEFAULT_TIMEOUT
     lock_wait: float = 30.0
+    strict: bool = False  # warnings are errors (nothing is written)
 
 
 @dataclass
@@ -447,9 +452,15 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
                 results[fmt] = FormatResult(fmt, targets[fmt], "cached", targets[fmt].stat().st_size)
                 emit(fmt, "cached", {"size": results[fmt].size})
         diagnostics: list[Diagnostic] = []
+        if req.strict and not todo:
+            # cached outputs were made from this very input: under --strict its
+            # warnings must still stop the build
+            _doc, diag = read(source, None, strict=True)
+            if diag.errors:
+                raise PublishError(diag.sorted())
         if todo:
             resolver = Resolver.for_source(source)
-            doc, diag = read(source, resolver)
+            doc, diag = read(source, resolver, req.strict)
             diagnostics = diag.sorted()
             if doc is None:
                 raise PublishError(diagnostics)

@@ -13,6 +13,7 @@ from ..diagnostics import Collector, Diagnostic, PublishError
 from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
 from ..resources import Resolver
 from .images import check_image, image_format
+from .dates import read_date
 from .markdown import Converter, Refs, normalise_name, parse
 from .text import decode
 from .yamlsafe import Located, LocatedList, load_yaml
@@ -24,7 +25,6 @@ META_KEYS = {
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _IMAGE_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "GIF": (".gif",)}
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.I)
 ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
@@ -156,10 +156,15 @@ def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
         line, col = pos("lang")
         diag.error(path, line, col, f"'lang' must be a BCP 47 language tag such as en-GB (got '{lang}')")
         lang = "en"
-    date = text("date")
-    if date and not _DATE.match(date):
+    date_written = text("date")
+    date, problem = read_date(date_written) if date_written else ("", None)
+    if problem:
         line, col = pos("date")
-        diag.error(path, line, col, f"'date' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{date}')")
+        if date:
+            diag.warning(path, line, col, f"'date': {problem}, shown as written (ISO is preferred: date: {date})")
+        else:
+            diag.warning(path, line, col, f"'date': {problem}: it is shown as written and left out of the "
+                                          "metadata (write it as YYYY-MM-DD)")
     ident = text("identifier")
     line0 = max(fm_line - 1, 1)
     return Meta(
@@ -172,6 +177,7 @@ def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
         authors=text_list("author"),
         publisher=text("publisher"),
         date=date,
+        date_text=date_written if problem else "",
         lang=lang,
         rights=text("rights"),
         identifier=ident,
@@ -255,12 +261,17 @@ def _str(item: Located, key: str, fname: str, diag: Collector, required: bool = 
 
 
 def _date(item: Located, key: str, fname: str, diag: Collector) -> str:
+    """A note's or source's date: ISO; another readable form is taken as its ISO
+    date with a warning; an unreadable one is left out with a warning."""
     value = _str(item, key, fname, diag)
-    if value and not _DATE.match(value):
+    iso, problem = read_date(value) if value else ("", None)
+    if problem:
         l, c = item.pos_of(key)
-        diag.error(fname, l, c, f"'{key}' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{value}')")
-        return ""
-    return value
+        if iso:
+            diag.warning(fname, l, c, f"'{key}': {problem} (ISO is preferred: {key}: {iso})")
+        else:
+            diag.warning(fname, l, c, f"'{key}': {problem}: it is left out (write it as YYYY-MM-DD)")
+    return iso
 
 
 def _strs(item: Located, key: str, fname: str, diag: Collector) -> tuple[str, ...]:

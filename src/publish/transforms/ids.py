@@ -28,7 +28,6 @@ hold or that publish already uses:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import replace
 
