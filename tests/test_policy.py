@@ -109,3 +109,73 @@ def test_front_matter_date_keeps_its_text_and_warns(tmp_path: Path) -> None:
     src.write_text("---\ntitle: T\ndate: sometime in 2006\n---\n\nText.\n")
     doc, diag = read(src)
     assert doc.meta.date == "" and doc.meta.date_text == "sometime in 2006" and len(diag.warnings) == 1
+
+
+# --------------------------------------------------------------------------- one pass
+
+
+SIDE = "---\ntitle: T\nglossary: g.yaml\npeople: p.yaml\nanotations: n.yaml\n---\n\n" \
+       "The [CAC]{.term} and [x]{.term ref=cac} said [Musk]{.speaker ref=muks}.\n"
+
+
+def _check(tmp_path: Path, source: str, **files: str) -> list[str]:
+    (tmp_path / "a.md").write_text(source, encoding="utf-8")
+    for name, text in files.items():
+        (tmp_path / name.replace("_", ".")).write_text(text, encoding="utf-8")
+    return _diag_lines(_cli(tmp_path, "check", "a.md").stderr)
+
+
+@pytest.mark.parametrize("glossary, first", [
+    ("- id: cac\n  term: CAC\n  definition: [x\n", "g.yaml:4:1: error: YAML syntax error"),
+    ("", "g.yaml:1:1: error: the glossary file is empty"),
+    ("id: cac\nterm: CAC\n", "g.yaml:1:1: error: the glossary file must be a YAML list of entries"),
+    ("- id: cac\n  term: CAC\n\tdefinition: x\n", "g.yaml:3:1: error: YAML syntax error: a tab indents line 3"),
+])
+def test_a_side_file_that_fails_is_named_first_and_explains_the_rest(tmp_path: Path, glossary: str, first: str) -> None:
+    lines = _check(tmp_path, SIDE, g_yaml=glossary, p_yaml="- id: musk\n  name: Elon Musk\n  rol: CEO\n")
+    assert lines[0].startswith(first), lines
+    assert not [ln for ln in lines if "unknown glossary term" in ln], lines  # follow-ups suppressed
+    # every other problem is still reported in the same run, with a suggestion
+    assert "p.yaml:3:3: error: unknown key 'rol': did you mean 'role'?" in lines
+    assert "a.md:5:1: warning: unknown front matter key 'anotations' (ignored): did you mean 'annotations'?" in lines
+    assert "a.md:8:46: error: unknown person 'muks': did you mean ref=musk?" in lines
+
+
+def test_a_missing_side_file_is_a_root_cause(tmp_path: Path) -> None:
+    lines = _check(tmp_path, SIDE, p_yaml="- id: musk\n  name: Elon Musk\n")
+    assert lines[0].startswith("a.md:3:1: error:") and "g.yaml" in lines[0], lines
+    assert not [ln for ln in lines if "unknown glossary term" in ln], lines
+
+
+def test_unknown_term_suggests_the_closest_entry(tmp_path: Path) -> None:
+    lines = _check(tmp_path, "---\ntitle: T\nglossary: g.yaml\n---\n\nThe [x]{.term ref=cax} and [CAK]{.term}.\n",
+                   g_yaml="- id: cac\n  term: CAC\n  definition: The regulator.\n")
+    assert "a.md:6:5: error: unknown glossary term 'cax': did you mean ref=cac?" in lines
+    assert any("unknown glossary term for 'CAK'" in ln and "did you mean ref=cac?" in ln for ln in lines), lines
+
+
+def test_non_utf8_names_the_encoding_and_the_iconv_command(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_bytes(b"---\ntitle: Caf\xe9\n---\n\nNa\xefve.\n")
+    err = _cli(tmp_path, "check", "a.md").stderr
+    assert "a.md:2:11: error: not UTF-8: byte 0xe9 cannot be decoded; the file looks like Windows-1252" in err
+    assert "iconv -f CP1252 -t UTF-8 a.md" in err
+    (tmp_path / "a.md").write_bytes("---\ntitle: 中文\n---\n\n这是一个中文文件，用于测试编码。\n".encode("gb18030"))
+    assert "iconv -f GB18030 -t UTF-8 a.md" in _cli(tmp_path, "check", "a.md").stderr
+    (tmp_path / "a.md").write_bytes("---\ntitle: x\n---\n\ntext\n".encode("utf-16"))
+    assert "a.md:1:1: error: the file is UTF-16LE" in _cli(tmp_path, "check", "a.md").stderr
+
+
+def test_a_level_one_heading_without_front_matter_is_the_title(tmp_path: Path) -> None:
+    from publish.model import Heading, iter_blocks
+
+    src = tmp_path / "a.md"
+    src.write_text("Semantic Versioning\n===\n\nSummary\n-------\n\nText.\n\nDetails\n-------\n\nMore.\n")
+    doc, diag = read(src)
+    assert doc is not None and doc.meta.title == "Semantic Versioning"
+    [w] = diag.warnings
+    assert (w.line, w.col) == (1, 1) and "taken as the title" in w.message
+    # the title heading is gone and its sections move up a level (Pandoc's --shift-heading-level-by=-1)
+    assert [(h.level, h.id) for h in iter_blocks(doc.blocks) if isinstance(h, Heading)] == [(1, "summary"), (1, "details")]
+    src.write_text("Text first.\n\n# A heading\n")
+    doc, diag = read(src)
+    assert doc is None and "missing required metadata 'title'" in diag.errors[0].message

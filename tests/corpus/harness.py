@@ -8,7 +8,7 @@ Shared by ``tests/corpus/test_corpus.py`` (publish only) and ``bench/corpus.py``
 Words: the source is read by pandoc (``-f markdown -t plain``), the outputs by
 pdftotext (PDF) and pandoc (EPUB, DOCX, HTML). Text is NFKC-normalised and
 case-folded; combining marks, joiners and soft hyphens are dropped; a word
-hyphenated at a line end in the PDF is joined; every Han/kana/Hangul character
+hyphenated at a line end in the PDF (U+2010 or a soft hyphen; a hard "-" is kept) is joined; every Han/kana/Hangul character
 is a word of its own (CJK has no spaces). The score is the share of the source's
 words (counted with multiplicity) found in the output.
 """
@@ -50,9 +50,10 @@ _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u0640"))  #
 
 
 def words(text: str) -> Counter[str]:
+    # a word hyphenated at a line end by the typesetter (U+2010 HYPHEN, soft hyphen) is joined
+    text = re.sub(r"(\w)[\u2010\u00ad]\n\s*(\w)", r"\1\2", text)
     text = unicodedata.normalize("NFKC", text).translate(_DROP)
     text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-    text = re.sub(r"(\w)-\n\s*(\w)", r"\1\2", text)  # hyphenated at a line end (PDF)
     text = _CJK.sub(r" \1 ", text).casefold()
     return Counter(re.findall(r"\w+", text))
 

@@ -30,7 +30,6 @@ FAILS_TODAY: dict[str, str] = {
     "rich-readme": "remote badge images are refused; <details>/<summary>",
     "rich-readme-fa": "remote badge images are refused; <details>/<summary>",
     "rich-readme-ru": "remote badge images are refused; <details>/<summary>",
-    "semver": "no front matter: its first line, a level-1 heading, is not taken as the title",
 }
 
 DOCS = harness.documents()
