@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint (+ fast subsetting)
   fonts-noto-core fonts-noto-cjk                         # body face + CJK face (styles/)
+  fonts-noto-color-emoji fonts-symbola                   # emoji (colour) + symbols (monochrome) fallback
   poppler-utils                                          # pdftotext/pdftoppm in tests
   libreoffice-writer-nogui                               # opens the DOCX in tests
   libreoffice-math-nogui                                 # ... and its formulas (OMML)

@@ -70,10 +70,11 @@ def available_formats() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- reading
 
 
-def read(source: Path, resolver: Resolver | None = None,
-         formats: tuple[str, ...] = tuple(WRITERS)) -> tuple[Document | None, Collector]:
+def read(source: Path, resolver: Resolver | None = None, formats: tuple[str, ...] = tuple(WRITERS),
+         strict: bool = False) -> tuple[Document | None, Collector]:
     """Read, transform and lint (including what the writers of ``formats`` would
-    refuse); return the model (None if errors) and all diagnostics."""
+    refuse); return the model (None if errors) and all diagnostics. With
+    ``strict`` every warning is an error (``--strict``)."""
     from .check import lint
     from .readers.source import read_source
     from .transforms import apply_all
@@ -84,19 +85,22 @@ def read(source: Path, resolver: Resolver | None = None,
         raw = read_source(Path(source), resolver, diag)
     except PublishError as exc:
         diag.items.extend(exc.diagnostics)
-        return None, diag
-    if diag.errors:
-        return None, diag
-    doc = apply_all(raw)
-    lint(doc, diag, formats=formats, resolver=resolver)
+        raw = None
+    if raw is not None and not diag.errors:
+        doc = apply_all(raw)
+        lint(doc, diag, formats=formats, resolver=resolver)
+    else:
+        doc = None
+    if strict:
+        diag.promote_warnings()
     if diag.errors:
         return None, diag
     return doc, diag
 
 
-def load(source: Path, resolver: Resolver | None = None) -> Document:
+def load(source: Path, resolver: Resolver | None = None, strict: bool = False) -> Document:
     """The finished model of ``source``; raises PublishError on any input error."""
-    doc, diag = read(Path(source), resolver)
+    doc, diag = read(Path(source), resolver, strict)
     if doc is None:
         raise PublishError(diag.sorted())
     return doc
@@ -523,6 +527,7 @@ class BuildRequest:
     jobs: int = 0  # 0: one per core
     timeout: float = DEFAULT_TIMEOUT
     lock_wait: float = 30.0
+    strict: bool = False  # warnings are errors (nothing is written)
 
 
 @dataclass
@@ -617,12 +622,18 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
             results[fmt] = FormatResult(fmt, targets[fmt], "cached", targets[fmt].stat().st_size)
             diagnostics += manifest.diagnostics(fmt)  # the warnings its source still deserves
             emit(fmt, "cached", {"size": results[fmt].size})
+    if req.strict and not todo:
+        # cached outputs were made from this very input: under --strict its
+        # warnings must still stop the build
+        _doc, diag = read(source, None, strict=True)
+        if diag.errors:
+            raise PublishError(diag.sorted())
     if not todo:
         return BuildReport([results[f] for f in formats], _ordered(diagnostics))
 
     check_writable(out_dir, [targets[f] for f in todo])
     resolver = Resolver.for_source(source)
-    doc, diag = read(source, resolver, formats=tuple(todo))
+    doc, diag = read(source, resolver, formats=tuple(todo), strict=req.strict)
     read_diags = _ordered(diag.items)
     if doc is None:
         raise PublishError(diag.sorted())

@@ -61,7 +61,9 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds allowed per format (default: 300).")
 @click.option("--wait", "lock_wait", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds to wait for another build into the same folder (then exit 4).")
-def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait) -> None:
+@click.option("--strict/--no-strict", default=None,
+              help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
+def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict) -> None:
     """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
     from .build import BuildRequest
 
@@ -75,6 +77,7 @@ def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_
         jobs=jobs or cfg.jobs,
         timeout=timeout or cfg.timeout,
         lock_wait=lock_wait,
+        strict=cfg.strict if strict is None else strict,
     )
     sys.exit(_run_build(req, quiet))
 
@@ -179,14 +182,16 @@ class _Progress:
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print diagnostics and counts as JSON on stdout.")
-def check(source: Path | None, as_json: bool) -> None:
+@click.option("--strict/--no-strict", default=None,
+              help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
+def check(source: Path | None, as_json: bool, strict: bool | None) -> None:
     """Check SOURCE without writing anything; exit 1 if it has errors."""
     from .build import read
     from .check import counts
 
     cfg = _config()
     src = _source_or_exit(source, cfg.source)
-    doc, diag = read(src)
+    doc, diag = read(src, strict=cfg.strict if strict is None else strict)
     diags = diag.sorted()
     if as_json:
         payload = {
@@ -210,7 +215,9 @@ def check(source: Path | None, as_json: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, help="Format (repeatable).")
 @click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
-def watch(source, out_dir, formats, paper) -> None:
+@click.option("--strict/--no-strict", default=None,
+              help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
+def watch(source, out_dir, formats, paper, strict) -> None:
     """Rebuild on every save of the source, its side files or styles/ (Ctrl-C stops)."""
     from watchfiles import watch as watch_files
 
@@ -220,7 +227,8 @@ def watch(source, out_dir, formats, paper) -> None:
     cfg = _config()
     src = _source_or_exit(source, cfg.source)
     req = BuildRequest(source=src, out_dir=Path(out_dir or cfg.out), formats=tuple(formats) or cfg.formats,
-                       paper=paper or cfg.paper, jobs=cfg.jobs, timeout=cfg.timeout)
+                       paper=paper or cfg.paper, jobs=cfg.jobs, timeout=cfg.timeout,
+                       strict=cfg.strict if strict is None else strict)
     resolver = Resolver.for_source(src)
     out_real = req.out_dir.resolve()
     paths = sorted({str(resolver.source_dir), str(resolver.styles_dir)})

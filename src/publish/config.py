@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PublishError
+from .diagnostics import Diagnostic, PublishError, did_you_mean
 from .options import FORMATS, PAPERS
 
 
@@ -22,9 +22,11 @@ class Config:
     paper: str = "a4"
     timeout: float = 300.0
     jobs: int = 0
+    strict: bool = False
 
 
-KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int}
+KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int,
+        "strict": bool}
 
 
 def _line_of(text: str, key: str, table: str | None) -> int:
@@ -68,10 +70,12 @@ def _validate(section: dict, path: Path, text: str, table: str | None) -> Config
         line = _line_of(text, key, table)
         want = KEYS.get(key)
         if want is None:
+            hint = did_you_mean(key, KEYS)
             errors.append(Diagnostic(str(path), line, 1, "error",
-                                     f"unknown publish setting '{key}' (known: {', '.join(sorted(KEYS))})"))
+                                     f"unknown publish setting '{key}'"
+                                     + (f": did you mean '{hint}'?" if hint else f" (known: {', '.join(sorted(KEYS))})")))
             continue
-        if not isinstance(value, want) or isinstance(value, bool):
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             errors.append(Diagnostic(str(path), line, 1, "error", f"'{key}' has the wrong type"))
             continue
         if key == "paper" and value not in PAPERS:

@@ -57,11 +57,51 @@ class OutputError(PublishError):
     exit_code = 5
 
 
+def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str | None:
+    """The closest of ``choices`` to a misspelt ``word`` (difflib), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    if not found:  # case or separator slips: "Title", "short_title"
+        norm = {c.casefold().replace("_", "-"): c for c in choices}
+        found = [norm[word.casefold().replace("_", "-")]] if word.casefold().replace("_", "-") in norm else []
+    return found[0] if found else None
+
+
+def promote(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """``--strict``: every warning becomes an error, at the same position, with the same message."""
+    return [Diagnostic(d.path, d.line, d.col, "error", d.message + STRICT_SUFFIX) if d.severity == "warning" else d
+            for d in diagnostics]
+
+
+STRICT_SUFFIX = " [warning: an error under --strict]"
+
+
 @dataclass
 class Collector:
-    """Accumulates diagnostics during one run (per-run state, never global)."""
+    """Accumulates diagnostics during one run (per-run state, never global).
+
+    Root causes first: a problem that makes others follow (a side file that does
+    not parse, is empty or is not a list) is recorded with ``root=True``; it is
+    listed before everything else, and ``suppressed`` names what must not be
+    reported because of it (e.g. the unknown term ids of a glossary that did not
+    load)."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    roots: list[Diagnostic] = field(default_factory=list)
+    # kinds of reference whose target file failed: "glossary", "annotations", "people"
+    suppressed: set[str] = field(default_factory=set)
+
+    def root(self, path: str, line: int, col: int, message: str, suppresses: str | None = None) -> None:
+        d = Diagnostic(str(path), max(line, 1), max(col, 1), "error", message)
+        self.items.append(d)
+        self.roots.append(d)
+        if suppresses:
+            self.suppressed.add(suppresses)
+
+    def promote_warnings(self) -> None:
+        self.items = promote(self.items)
+        self.roots = promote(self.roots)
 
     def error(self, path: str, line: int, col: int, message: str) -> None:
         self.items.append(Diagnostic(str(path), max(line, 1), max(col, 1), "error", message))
@@ -78,7 +118,10 @@ class Collector:
         return [d for d in self.items if d.severity == "warning"]
 
     def sorted(self) -> list[Diagnostic]:
-        return sorted(self.items, key=_order)
+        """Root causes first (in the order found), then everything else by position."""
+        roots = [d for d in self.roots if d in self.items]
+        rest = [d for d in self.items if d not in roots]
+        return roots + sorted(rest, key=_order)
 
 
 def _order(d: Diagnostic) -> tuple[str, int, int]:

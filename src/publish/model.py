@@ -442,7 +442,9 @@ class Meta:
     series_note: str = ""
     authors: tuple[str, ...] = ()
     publisher: str = ""
-    date: str = ""  # ISO 8601, possibly partial ("2021-09")
+    date: str = ""  # ISO 8601, possibly partial ("2021-09"); "" if the date could not be read
+    # the date as the source wrote it when that was not ISO ("July 17, 2006"): shown as written
+    date_text: str = ""
     lang: str = "en"
     rights: str = ""
     identifier: str = ""

@@ -41,9 +41,10 @@ COMBINING_MARKS = "\u0301\u0308\u0323\u0331\u0327\u030c"
 # indentation means code), and invisible separators.
 SEPARATORS = [" ", " ", " ", "  ", "\u00a0", "\u2009", "\u202f", "\u3000", "\u2003", "\t", " \u200b", "\u200b"]
 # Non-letter text that must survive in EPUB and DOCX (checked there, exactly).
-# (Emoji outside DejaVu Sans, e.g. 🐉, have no glyph here and the PDF writer
-# refuses them: see UNCOVERED, drawn rarely.)
-UNCOVERED = ["🐉", "👩🏽\u200d💻", "🇨🇳"]
+# (Private-use characters have no glyph in any font here and the PDF writer
+# refuses them: see UNCOVERED, drawn rarely. Emoji such as 🐉 have one since
+# Noto Color Emoji is in the print font stack.)
+UNCOVERED = ["\ue000", "\U000f0001"]
 DECORATIONS = ["😀", "☺", "✓", "→", "§", "©", "€", "½", "…", "—", "«", "»", "「", "」", "、", "。"]
 # Markdown-level punctuation (not checked: quotes may become typographic)
 PUNCT = [",", ".", ";", ":", "!", "?", "(", ")", "\"", "'", "&amp;", "&lt;", "&gt;", "&copy;", "&#x263A;", "&nbsp;",

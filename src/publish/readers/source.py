@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..diagnostics import Collector, Diagnostic, PublishError
+from ..diagnostics import Collector, Diagnostic, PublishError, did_you_mean
 from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
 from ..resources import Resolver
 from .images import check_image, image_format
+from .dates import read_date
 from .markdown import Converter, Refs, normalise_name, parse
 from .text import decode
 from .yamlsafe import Located, LocatedList, load_yaml
@@ -24,7 +25,6 @@ META_KEYS = {
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _IMAGE_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "GIF": (".gif",)}
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.I)
 ANNOTATION_KINDS_IN_FILES = ("context", "update", "source", "editorial")
@@ -49,6 +49,7 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
     if not isinstance(raw_meta, Located):
         raise PublishError(Diagnostic(spath, fm_line, 1, "error", "front matter must be a YAML mapping (key: value)"))
     meta = _meta(raw_meta, spath, fm_line, diag)
+    has_front_matter = fm_text is not None
 
     refs = Refs()
     glossary = _side_file(raw_meta, "glossary", path, resolver, diag, _glossary_entry, refs)
@@ -86,6 +87,8 @@ def read_source(path: Path, resolver: Resolver, diag: Collector) -> Document:
 
     conv = Converter(text, spath, diag, refs, resolve_image=resolve_image)
     blocks = conv.blocks(*parse(text))
+    _follow_ups(diag, refs)
+    meta, blocks = _title(meta, blocks, raw_meta, has_front_matter, spath, fm_line, diag)
     footnote_ids = [a.id for a in refs.footnotes]
 
     all_notes = [refs.annotations[a.id] for a in annotations] + [refs.annotations[i] for i in footnote_ids]
@@ -125,7 +128,9 @@ def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
     for key in raw:
         if key not in META_KEYS:
             line, col = pos(key)
-            diag.warning(path, line, col, f"unknown front matter key '{key}' (ignored)")
+            hint = did_you_mean(str(key), META_KEYS)
+            diag.warning(path, line, col, f"unknown front matter key '{key}' (ignored)"
+                         + (f": did you mean '{hint}'?" if hint else ""))
 
     def text(key: str, required: bool = False) -> str:
         v = raw.get(key)
@@ -155,16 +160,21 @@ def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
         diag.error(path, line, col, f"'{key}' must be text or a list of text")
         return ()
 
-    title = text("title", required=True)
+    title = text("title")
     lang = text("lang") or "en"
     if not _LANG.match(lang):
         line, col = pos("lang")
         diag.error(path, line, col, f"'lang' must be a BCP 47 language tag such as en-GB (got '{lang}')")
         lang = "en"
-    date = text("date")
-    if date and not _DATE.match(date):
+    date_written = text("date")
+    date, problem = read_date(date_written) if date_written else ("", None)
+    if problem:
         line, col = pos("date")
-        diag.error(path, line, col, f"'date' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{date}')")
+        if date:
+            diag.warning(path, line, col, f"'date': {problem}, shown as written (ISO is preferred: date: {date})")
+        else:
+            diag.warning(path, line, col, f"'date': {problem}: it is shown as written and left out of the "
+                                          "metadata (write it as YYYY-MM-DD)")
     ident = text("identifier")
     line0 = max(fm_line - 1, 1)
     return Meta(
@@ -177,6 +187,7 @@ def _meta(raw: Located, path: str, fm_line: int, diag: Collector) -> Meta:
         authors=text_list("author"),
         publisher=text("publisher"),
         date=date,
+        date_text=date_written if problem else "",
         lang=lang,
         rights=text("rights"),
         identifier=ident,
@@ -195,20 +206,30 @@ def _side_file(raw_meta: Located, key: str, src: Path, resolver: Resolver, diag:
     line, col = raw_meta.pos_of(key)
     where = Pos(str(src), line, col)
     if not isinstance(ref, str):
-        diag.error(where.path, line, col, f"'{key}' must name a YAML file beside the source")
+        diag.root(where.path, line, col, f"'{key}' must name a YAML file beside the source", suppresses=key)
         return []
     try:
         fpath = resolver.resolve(ref, where)
         data = decode(resolver.read_bytes(fpath), _display(fpath, src))
         items = load_yaml(data, _display(fpath, src))
+    except OSError as exc:
+        diag.root(where.path, line, col, f"{key} file '{ref}' cannot be read: {exc.strerror or exc}", suppresses=key)
+        return []
     except PublishError as exc:
-        diag.items.extend(exc.diagnostics)
+        # the file is missing, outside the tree, not text or not YAML: a root cause
+        # (the uses of its entries in the text are not reported one by one)
+        for d in exc.diagnostics:
+            diag.root(d.path, d.line, d.col, d.message + f" (the {key} file '{ref}' is not read)", suppresses=key)
         return []
     fname = _display(fpath, src)
     if items is None:
+        diag.root(fname, 1, 1, f"the {key} file is empty: it should be a YAML list of entries ('- id: …')",
+                  suppresses=key)
         return []
     if not isinstance(items, LocatedList):
-        diag.error(fname, getattr(items, "line", 1), 1, f"{key} file must be a YAML list of entries")
+        diag.root(fname, getattr(items, "line", 1), 1,
+                  f"the {key} file must be a YAML list of entries ('- id: …'), not "
+                  + ("a mapping" if isinstance(items, dict) else "a single value"), suppresses=key)
         return []
     out = []
     seen: dict[str, int] = {}
@@ -260,12 +281,17 @@ def _str(item: Located, key: str, fname: str, diag: Collector, required: bool = 
 
 
 def _date(item: Located, key: str, fname: str, diag: Collector) -> str:
+    """A note's or source's date: ISO; another readable form is taken as its ISO
+    date with a warning; an unreadable one is left out with a warning."""
     value = _str(item, key, fname, diag)
-    if value and not _DATE.match(value):
+    iso, problem = read_date(value) if value else ("", None)
+    if problem:
         l, c = item.pos_of(key)
-        diag.error(fname, l, c, f"'{key}' must be YYYY, YYYY-MM or YYYY-MM-DD (got '{value}')")
-        return ""
-    return value
+        if iso:
+            diag.warning(fname, l, c, f"'{key}': {problem} (ISO is preferred: {key}: {iso})")
+        else:
+            diag.warning(fname, l, c, f"'{key}': {problem}: it is left out (write it as YYYY-MM-DD)")
+    return iso
 
 
 def _strs(item: Located, key: str, fname: str, diag: Collector) -> tuple[str, ...]:
@@ -285,7 +311,9 @@ def _unknown_keys(item: Located, allowed: set[str], fname: str, diag: Collector)
     for k in item:
         if k not in allowed:
             l, c = item.pos_of(k)
-            diag.error(fname, l, c, f"unknown key '{k}' (allowed: {', '.join(sorted(allowed))})")
+            hint = did_you_mean(str(k), allowed)
+            diag.error(fname, l, c, f"unknown key '{k}'" + (f": did you mean '{hint}'?" if hint
+                                                             else f" (allowed: {', '.join(sorted(allowed))})"))
 
 
 GLOSSARY_KEYS = {"id", "term", "expansion", "definition", "zh", "pinyin", "aliases", "see"}
@@ -411,3 +439,96 @@ def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) ->
         date=_date(item, "date", fname, diag),
         pos=Pos(fname, *item.pos_of("id")),
     )
+
+
+# --------------------------------------------------------------------------- one pass
+
+_UNKNOWN = {
+    "glossary": re.compile(r"^unknown glossary term '(?P<ref>[^']*)'$|^unknown glossary term for '(?P<text>.*)' \("),
+    "annotations": re.compile(r"^unknown annotation '(?P<ref>[^']*)'$"),
+    "people": re.compile(r"^unknown person '(?P<ref>[^']*)'$|^unknown person for '(?P<text>.*)' \("),
+}
+
+
+def _follow_ups(diag: Collector, refs: Refs) -> None:
+    """After the text is read: drop the "unknown term/note/person" errors that a side
+    file which failed to load explains (it is reported first, once), and add "did
+    you mean" to the others."""
+    known = {
+        "glossary": (list(refs.glossary), list(refs.by_name)),
+        "annotations": ([a for a in refs.annotations if not a.startswith("fn-")], []),
+        "people": (list(refs.people), list(refs.people_by_name)),
+    }
+    kept = []
+    for d in diag.items:
+        for kind, pat in _UNKNOWN.items():
+            m = pat.match(d.message) if d.severity == "error" else None
+            if m is None:
+                continue
+            if kind in diag.suppressed:
+                d = None
+            else:
+                ids, names = known[kind]
+                hint = (did_you_mean(m["ref"], ids) if m["ref"] is not None
+                        else did_you_mean(normalise_name(m["text"]), names))
+                if hint is not None:
+                    if m["ref"] is None:  # a name: suggest the entry it is closest to
+                        entry = (refs.by_name if kind == "glossary" else refs.people_by_name)[hint]
+                        hint = entry.id
+                    d = Diagnostic(d.path, d.line, d.col, d.severity, f"{d.message}: did you mean ref={hint}?")
+            break
+        if d is not None:
+            kept.append(d)
+    diag.items = kept
+
+
+def _title(meta: Meta, blocks, raw_meta: Located, has_front_matter: bool, path: str, fm_line: int,
+           diag: Collector):
+    """No title in the front matter: a level-1 heading that opens the text is the title
+    (with a warning), as Pandoc does with --shift-heading-level-by=-1; if it is the
+    only level-1 heading, the others move up a level."""
+    from dataclasses import replace
+
+    from ..model import Heading, plain_text
+
+    if meta.title:
+        return meta, blocks
+    first = blocks[0] if blocks else None
+    if isinstance(first, Heading) and first.level == 1 and plain_text(first.content).strip():
+        title = plain_text(first.content).strip()
+        p = first.pos if getattr(first, "pos", None) is not None else Pos(path, 1, 1)
+        where = "" if has_front_matter else "no front matter: "
+        diag.warning(p.path, p.line, p.col,
+                     f"{where}the first heading '{title}' is taken as the title (say so in front matter: "
+                     f"---, title: \"{title}\", ---)")
+        rest = tuple(blocks[1:])
+        if not any(isinstance(b, Heading) and b.level == 1 for b in rest):
+            rest = _shift_up(rest)
+        return replace(meta, title=title), rest
+    if "title" in raw_meta:
+        line, col = raw_meta.pos_of("title")
+        diag.error(path, line, col, "'title' is empty")
+    elif has_front_matter:
+        diag.error(path, max(fm_line - 1, 1), 1, "missing required metadata 'title': add a line 'title: …' "
+                                                 "to the front matter")
+    else:
+        diag.error(path, 1, 1, "missing required metadata 'title': start the file with front matter "
+                               "(---, title: \"…\", ---) or with a level-1 heading (# Title)")
+    return meta, blocks
+
+
+def _shift_up(blocks):
+    from dataclasses import fields, is_dataclass, replace
+
+    from ..model import Heading
+
+    out = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            b = replace(b, level=max(b.level - 1, 1))
+        elif is_dataclass(b) and any(f.name == "content" for f in fields(b)) and isinstance(b.content, tuple) \
+                and b.content and not isinstance(b, Heading) and all(is_dataclass(x) for x in b.content) \
+                and type(b).__name__ in ("Div", "BlockQuote"):
+            b = replace(b, content=_shift_up(b.content))
+        out.append(b)
+    return tuple(out)

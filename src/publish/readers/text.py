@@ -29,6 +29,11 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
         raise PublishError(
             Diagnostic(path, 1, 1, "error", f"file is {len(data):,} bytes; the limit is {limit:,}")
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "UTF-16LE" if data.startswith(b"\xff\xfe") else "UTF-16BE"
+        raise PublishError(Diagnostic(path, 1, 1, "error",
+                                      f"the file is {enc} (it starts with a UTF-16 byte-order mark), not UTF-8: "
+                                      f"convert it with {_iconv(enc, path)}"))
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _line_col_bytes(data, nul)
@@ -40,8 +45,10 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
     except UnicodeDecodeError as exc:
         line, col = _line_col_bytes(data, exc.start)
         bad = data[exc.start : exc.start + 1].hex()
+        enc, name = guess_encoding(data)
         raise PublishError(
-            Diagnostic(path, line, col, "error", f"not UTF-8: byte 0x{bad} cannot be decoded")
+            Diagnostic(path, line, col, "error", f"not UTF-8: byte 0x{bad} cannot be decoded; the file looks like "
+                                                 f"{name}: convert it with {_iconv(enc, path)}")
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     bad = illegal_char(text)
@@ -54,6 +61,31 @@ def decode(data: bytes, path: str, limit: int = MAX_SOURCE_BYTES) -> str:
             raise PublishError(Diagnostic(path, n, MAX_LINE_CHARS + 1, "error",
                                           f"line is {len(line):,} characters long; the limit is {MAX_LINE_CHARS:,}"))
     return text
+
+
+def guess_encoding(data: bytes) -> tuple[str, str]:
+    """The likely encoding of text that is not UTF-8: (iconv name, description)."""
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+        high = sum(1 for b in data if b >= 0x80)
+        if high and han * 2 >= high * 0.8:  # most high bytes pair up into Han characters
+            return "GB18030", "GB18030 (Simplified Chinese)"
+    try:
+        data.decode("cp1252")
+        return "CP1252", "Windows-1252 (Western European)"
+    except UnicodeDecodeError:
+        return "ISO-8859-1", "Latin-1 (ISO-8859-1)"
+
+
+def _iconv(enc: str, path: str) -> str:
+    import shlex
+
+    p = shlex.quote(path)
+    return f"iconv -f {enc} -t UTF-8 {p} > {p}.utf8 && mv {p}.utf8 {p}"
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:

@@ -127,11 +127,28 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = f"YAML syntax error: {exc.problem or exc.context}"
+        tab_line = _tab_indent(text, mark)
+        if tab_line is not None:
+            msg = (f"YAML syntax error: a tab indents line {tab_line + 1 + line_offset}; YAML indents with spaces "
+                   "only: replace the tab with spaces (two per level)")
         raise PublishError(_diag(path, mark, msg, line_offset)) from None
     except yaml.YAMLError as exc:  # unmarked (e.g. reader errors on odd characters)
         raise PublishError(Diagnostic(path, 1 + line_offset, 1, "error", f"YAML error: {exc}")) from None
     except RecursionError:
         raise PublishError(Diagnostic(path, 1 + line_offset, 1, "error", "YAML nested too deeply")) from None
+
+
+def _tab_indent(text: str, mark) -> int | None:
+    """The 0-based line near the error whose indentation holds a tab, if any."""
+    if mark is None:
+        return None
+    lines = text.split("\n")
+    for n in (mark.line, mark.line - 1):
+        if 0 <= n < len(lines):
+            indent = lines[n][: len(lines[n]) - len(lines[n].lstrip(" \t"))]
+            if "\t" in indent:
+                return n
+    return None
 
 
 def _diag(path: str, mark, message: str, line_offset: int) -> Diagnostic:
