@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from publish.build import load
-from publish.model import Heading, iter_blocks
+from publish.model import Heading, nodes
 from publish.transforms.ids import slugify
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "docs"
@@ -50,7 +50,7 @@ def _publish_ids(md: str, tmp_path: Path) -> list[str]:
     src = tmp_path / "a.md"
     src.write_text(md, encoding="utf-8")
     doc = load(src)
-    return [b.id for b in iter_blocks(doc.blocks) if isinstance(b, Heading)]
+    return [b.id for b in nodes(doc.blocks) if isinstance(b, Heading)]
 
 
 def _doc(headings: list[str]) -> str:

@@ -166,7 +166,7 @@ def test_non_utf8_names_the_encoding_and_the_iconv_command(tmp_path: Path) -> No
 
 
 def test_a_level_one_heading_without_front_matter_is_the_title(tmp_path: Path) -> None:
-    from publish.model import Heading, iter_blocks
+    from publish.model import Heading, nodes
 
     src = tmp_path / "a.md"
     src.write_text("Semantic Versioning\n===\n\nSummary\n-------\n\nText.\n\nDetails\n-------\n\nMore.\n")
@@ -175,7 +175,7 @@ def test_a_level_one_heading_without_front_matter_is_the_title(tmp_path: Path) -
     [w] = diag.warnings
     assert (w.line, w.col) == (1, 1) and "taken as the title" in w.message
     # the title heading is gone and its sections move up a level (Pandoc's --shift-heading-level-by=-1)
-    assert [(h.level, h.id) for h in iter_blocks(doc.blocks) if isinstance(h, Heading)] == [(1, "summary"), (1, "details")]
+    assert [(h.level, h.id) for h in nodes(doc.blocks) if isinstance(h, Heading)] == [(1, "summary"), (1, "details")]
     src.write_text("Text first.\n\n# A heading\n")
     doc, diag = read(src)
     assert doc is None and "missing required metadata 'title'" in diag.errors[0].message
