@@ -518,17 +518,9 @@ def _title(meta: Meta, blocks, raw_meta: Located, has_front_matter: bool, path: 
 
 
 def _shift_up(blocks):
-    from dataclasses import fields, is_dataclass, replace
+    """Every heading one level up (Pandoc's --shift-heading-level-by=-1)."""
+    from dataclasses import replace
 
-    from ..model import Heading
+    from ..model import Heading, walk
 
-    out = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            b = replace(b, level=max(b.level - 1, 1))
-        elif is_dataclass(b) and any(f.name == "content" for f in fields(b)) and isinstance(b.content, tuple) \
-                and b.content and not isinstance(b, Heading) and all(is_dataclass(x) for x in b.content) \
-                and type(b).__name__ in ("Div", "BlockQuote"):
-            b = replace(b, content=_shift_up(b.content))
-        out.append(b)
-    return tuple(out)
+    return walk(tuple(blocks), lambda b: replace(b, level=max(b.level - 1, 1)) if isinstance(b, Heading) else b)
