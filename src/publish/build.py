@@ -100,7 +100,7 @@ def read(source: Path, resolver: Resolver | None = None, formats: tuple[str, ...
 
 def load(source: Path, resolver: Resolver | None = None, strict: bool = False) -> Document:
     """The finished model of ``source``; raises PublishError on any input error."""
-    doc, diag = read(Path(source), resolver, strict)
+    doc, diag = read(Path(source), resolver, strict=strict)
     if doc is None:
         raise PublishError(diag.sorted())
     return doc
