@@ -32,7 +32,7 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 # Code points Pango draws without a glyph: tab, line ends and the default-ignorables
 # (Unicode DerivedCoreProperties; U+1BCA0-1BCA3 excepted: Pango draws .notdef for
 # them). Checked against WeasyPrint's own .notdef warnings over every control,
-# format and separator character and a sample of 4,000 others (tests/test_fonts.py).
+# format and separator character and a sample of the others (tests/test_predict.py).
 _IGNORABLE = (
     (0x0000, 0x0000), (0x0009, 0x000A), (0x000D, 0x000D),
     (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
