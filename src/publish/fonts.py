@@ -4,21 +4,20 @@ WeasyPrint lays text out with Pango, which takes each character from the first
 font of the CSS ``font-family`` list that has it and otherwise falls back to
 *any* font fontconfig knows. So a character prints as a box (.notdef) exactly
 when no installed font and no font file in ``styles/fonts/`` covers it. The
-coverage is read once per process: ``fc-list --format '%{charset}'`` for the
-installed fonts (one call, ~50 ms) and fontTools for the files in styles/.
+coverage is read once per process: from fontconfig itself (the library
+WeasyPrint uses, called in this process: nothing is executed) for the
+installed fonts, and with fontTools for the files in styles/.
 
-Characters that need no glyph (controls, format characters, variation
-selectors and other default-ignorables, line and paragraph separators) are
-never reported. The severity of a missing glyph is decided here, once.
+Characters that need no glyph (tab, line ends, default-ignorables) are never
+reported; a few that Pango always draws as a box are. The severity of a
+missing glyph is decided here, once.
 """
 
 from __future__ import annotations
 
-import bisect
+import ctypes
 import dataclasses
 import functools
-import shutil
-import subprocess
 import unicodedata
 from pathlib import Path
 from typing import Iterator
@@ -33,7 +32,7 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 # Code points Pango draws without a glyph: tab, line ends and the default-ignorables
 # (Unicode DerivedCoreProperties; U+1BCA0-1BCA3 excepted: Pango draws .notdef for
 # them). Checked against WeasyPrint's own .notdef warnings over every control,
-# format and separator character and a sample of 4,000 others (tests/test_fonts.py).
+# format and separator character and a sample of the others (tests/test_predict.py).
 _IGNORABLE = (
     (0x0000, 0x0000), (0x0009, 0x000A), (0x000D, 0x000D),
     (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
@@ -54,54 +53,94 @@ _NOT_PRINTED = {"id", "ref", "url", "src", "lang", "path", "anchor_id", "first_u
 
 
 class Coverage:
-    """A set of code points as sorted, merged ranges."""
+    """A set of code points as 256-bit pages (fontconfig's own layout)."""
 
-    def __init__(self, ranges: list[tuple[int, int]]):
-        merged: list[list[int]] = []
-        for lo, hi in sorted(ranges):
-            if merged and lo <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], hi)
-            else:
-                merged.append([lo, hi])
-        self.starts = [lo for lo, _ in merged]
-        self.ends = [hi for _, hi in merged]
+    def __init__(self, pages: dict[int, int] | None = None):
+        self.pages: dict[int, int] = dict(pages or {})
+
+    @classmethod
+    def of(cls, codepoints) -> "Coverage":
+        pages: dict[int, int] = {}
+        for cp in codepoints:
+            pages[cp >> 8] = pages.get(cp >> 8, 0) | (1 << (cp & 0xFF))
+        return cls(pages)
 
     def __contains__(self, cp: int) -> bool:
-        i = bisect.bisect_right(self.starts, cp) - 1
-        return i >= 0 and cp <= self.ends[i]
+        return bool((self.pages.get(cp >> 8, 0) >> (cp & 0xFF)) & 1)
 
     def __or__(self, other: "Coverage") -> "Coverage":
-        return Coverage(list(zip(self.starts, self.ends)) + list(zip(other.starts, other.ends)))
+        pages = dict(self.pages)
+        for k, v in other.pages.items():
+            pages[k] = pages.get(k, 0) | v
+        return Coverage(pages)
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return sum(bin(v).count("1") for v in self.pages.values())
 
 
-def parse_charset(text: str) -> list[tuple[int, int]]:
-    """fontconfig's charset notation: ``20-7e a0-17f 1f600`` (hex, ranges inclusive)."""
-    out = []
-    for tok in text.split():
-        lo, _, hi = tok.partition("-")
+_FONTCONFIG_NAMES = ("libfontconfig.so.1", "libfontconfig.1.dylib", "libfontconfig-1.dll")
+
+
+class _FcFontSet(ctypes.Structure):
+    _fields_ = [("nfont", ctypes.c_int), ("sfont", ctypes.c_int), ("fonts", ctypes.POINTER(ctypes.c_void_p))]
+
+
+def _fontconfig():
+    for name in _FONTCONFIG_NAMES:
         try:
-            out.append((int(lo, 16), int(hi or lo, 16)))
-        except ValueError:
+            return ctypes.CDLL(name)  # a plain dlopen: no search that runs a program
+        except OSError:
             continue
-    return out
+    return None
 
 
 @functools.lru_cache(maxsize=1)
 def system_coverage() -> Coverage | None:
-    """Every code point some installed font has; None if fontconfig cannot be asked."""
-    exe = shutil.which("fc-list")
-    if exe is None:
+    """Every code point some installed font has (fontconfig's font list, in
+    process); None if fontconfig cannot be loaded."""
+    fc = _fontconfig()
+    if fc is None:
         return None
+    vp, u32 = ctypes.c_void_p, ctypes.c_uint32
+    fc.FcInit.restype = ctypes.c_int
+    fc.FcPatternCreate.restype = vp
+    fc.FcPatternDestroy.argtypes = [vp]
+    fc.FcObjectSetBuild.restype = vp
+    fc.FcObjectSetDestroy.argtypes = [vp]
+    fc.FcFontList.restype = ctypes.POINTER(_FcFontSet)
+    fc.FcFontList.argtypes = [vp, vp, vp]
+    fc.FcFontSetDestroy.argtypes = [ctypes.POINTER(_FcFontSet)]
+    fc.FcPatternGetCharSet.restype = ctypes.c_int
+    fc.FcPatternGetCharSet.argtypes = [vp, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(vp)]
+    for f in (fc.FcCharSetFirstPage, fc.FcCharSetNextPage):
+        f.restype = u32
+        f.argtypes = [vp, ctypes.POINTER(u32 * 8), ctypes.POINTER(u32)]
+    if not fc.FcInit():
+        return None
+    pattern = fc.FcPatternCreate()
+    objects = fc.FcObjectSetBuild(b"charset", None)
+    fontset = fc.FcFontList(None, pattern, objects)
+    pages: dict[int, int] = {}
     try:
-        r = subprocess.run([exe, "--format", "%{charset}\n"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if r.returncode != 0:
-        return None
-    return Coverage([rng for line in r.stdout.splitlines() for rng in parse_charset(line)])
+        if not fontset:
+            return None
+        bitmap, nxt, charset = (u32 * 8)(), u32(), vp()
+        for i in range(fontset.contents.nfont):
+            if fc.FcPatternGetCharSet(fontset.contents.fonts[i], b"charset", 0, ctypes.byref(charset)) != 0:
+                continue
+            base = fc.FcCharSetFirstPage(charset, ctypes.byref(bitmap), ctypes.byref(nxt))
+            while base != 0xFFFFFFFF:  # FC_CHARSET_DONE
+                bits = 0
+                for k in range(8):
+                    bits |= bitmap[k] << (32 * k)
+                pages[base >> 8] = pages.get(base >> 8, 0) | bits
+                base = fc.FcCharSetNextPage(charset, ctypes.byref(bitmap), ctypes.byref(nxt))
+    finally:
+        if fontset:
+            fc.FcFontSetDestroy(fontset)
+        fc.FcObjectSetDestroy(objects)
+        fc.FcPatternDestroy(pattern)
+    return Coverage(pages)
 
 
 @functools.lru_cache(maxsize=64)
@@ -119,12 +158,12 @@ def _font_file_coverage(path: str, _mtime_ns: int) -> Coverage:
             cps.update(cmap)
     except (TTLibError, OSError, KeyError, AssertionError, ValueError):
         pass
-    return Coverage([(c, c) for c in cps])
+    return Coverage.of(cps)
 
 
 def styles_coverage(styles_dir: Path | None) -> Coverage:
     """Code points of the font files in ``styles/fonts/`` (loaded by @font-face)."""
-    total = Coverage([])
+    total = Coverage()
     if styles_dir is None or not (Path(styles_dir) / "fonts").is_dir():
         return total
     for p in sorted((Path(styles_dir) / "fonts").rglob("*")):
