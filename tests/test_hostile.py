@@ -175,7 +175,7 @@ def _audited_build(tmp_path: Path, src: Path, name: str) -> tuple[subprocess.Com
 def _library_probe(event: str) -> bool:
     import re
 
-    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|/usr/bin/fc-list|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|/usr/bin/gcc|/usr/bin/cc)', \[", event))
+    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|/usr/bin/gcc|/usr/bin/cc)', \[", event))
 
 
 def _allowed(path: str, project: Path) -> bool:

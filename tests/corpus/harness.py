@@ -178,9 +178,8 @@ def build_pandoc(doc: Path, out: Path) -> Build:
 # --------------------------------------------------------------------------- audit
 
 def _library_probe(event: str) -> bool:
-    # WeasyPrint's cffi asks ldconfig/ld where libpango & co. live when it is imported;
-    # publish.fonts asks fontconfig (fc-list) once which characters the installed fonts cover
-    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|/usr/bin/fc-list|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|"
+    # WeasyPrint's cffi asks ldconfig/ld where libpango & co. live when it is imported
+    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|"
                          r"/usr/bin/gcc|/usr/bin/cc)', \[", event))
 
 
