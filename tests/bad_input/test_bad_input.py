@@ -120,7 +120,7 @@ CASES = [
     Case("reserved_id", HEAD + "A [b]{#note-1} c.\n", "source/a.md:4:3", "id 'note-1' is reserved by publish"),
     Case("link_to_missing_id", HEAD + "# Top\n\nSee [below](#nowhere) or [top](#top).\n", "source/a.md:6:13",
          "link to '#nowhere': no heading, {#id}, gloss-ID or person-ID has that id"),
-    Case("glyph_no_font_has", HEAD + "Plain line.\n\nA dragon \U0001F409 here.\n", "source/a.md:6:10",
+    Case("glyph_no_font_has", HEAD + "Plain line.\n\nA letter \U0001E290 here.\n", "source/a.md:6:10",
          "no font in styles/ has", code=3),
     Case("control_character", HEAD + "Fine.\n\nA bell \x07 rings.\n", "source/a.md:6:8", "control character U+0007"),
     Case("control_character_in_yaml", '---\ntitle: "A\\vB"\n---\nx\n', "source/a.md:2:8", "control character U+000B"),
