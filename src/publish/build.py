@@ -43,7 +43,7 @@ STYLE_DEPS: dict[str, tuple[str, ...]] = {
 # Libraries whose version changes an output.
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "pdf": ("weasyprint", "pydyf", "jinja2", "markdown-it-py", "mdit-py-plugins"),
-    "epub": ("ebooklib", "lxml", "jinja2", "markdown-it-py", "mdit-py-plugins"),
+    "epub": ("ebooklib", "lxml", "jinja2", "markdown-it-py", "mdit-py-plugins", "pillow", "fonttools"),
     "docx": ("python-docx", "lxml", "markdown-it-py", "mdit-py-plugins"),
 }
 MANIFEST_VERSION = 2
