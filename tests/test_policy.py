@@ -179,3 +179,35 @@ def test_a_level_one_heading_without_front_matter_is_the_title(tmp_path: Path) -
     src.write_text("Text first.\n\n# A heading\n")
     doc, diag = read(src)
     assert doc is None and "missing required metadata 'title'" in diag.errors[0].message
+
+
+# --------------------------------------------------------------------------- issue #11 phase 2: degrade, never refuse
+
+DEGRADES = ("---\ntitle: T\n---\n# Top\n\n"
+            "A ![badge](https://img.shields.io/x.svg) and <img src=\"https://x.org/y.png\">.\n\n"  # line 6
+            "See [nowhere](#nowhere), [here](#) and [Top].\n\n"  # line 8
+            "Copyright <year> <name of author>, <b target=\"_blank\" xyz=\"1\">b</b>.\n")  # line 10
+
+
+def test_new_warnings_keep_their_place_and_strict_promotes_each(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(DEGRADES)
+    lax = _cli(tmp_path, "check", "a.md")
+    strict = _cli(tmp_path, "check", "--strict", "a.md")
+    assert lax.returncode == 0 and strict.returncode == 1, lax.stderr
+    warnings = _diag_lines(lax.stderr)
+    where = [w.split(": warning: ")[0] for w in warnings]
+    assert where == ["a.md:6:12", "a.md:6:46", "a.md:8:15", "a.md:8:33", "a.md:10:11", "a.md:10:18", "a.md:10:36"], warnings
+    assert _diag_lines(strict.stderr) == [w.replace(": warning: ", ": error: ") + STRICT_SUFFIX for w in warnings]
+
+
+def test_what_degrades_keeps_its_text(tmp_path: Path) -> None:
+    from publish.model import Link, nodes, plain_text
+
+    (tmp_path / "a.md").write_text(DEGRADES)
+    doc, diag = read(tmp_path / "a.md")
+    assert doc is not None and not diag.errors
+    text = plain_text(doc.blocks)
+    for words in ("badge", "image not included: https://x.org/y.png", "nowhere", "here", "<year>", "<name of author>"):
+        assert words in text
+    links = [n.url for n in nodes(doc) if isinstance(n, Link)]
+    assert links == ["#top"]  # [Top] is an implicit header reference; the others lost their link

@@ -75,9 +75,10 @@ def read(source: Path, resolver: Resolver | None = None, formats: tuple[str, ...
     """Read, transform and lint (including what the writers of ``formats`` would
     refuse); return the model (None if errors) and all diagnostics. With
     ``strict`` every warning is an error (``--strict``)."""
-    from .check import lint
+    from .check import document_ids, lint
     from .readers.source import read_source
     from .transforms import apply_all
+    from .transforms.links import unlink_dangling
 
     resolver = resolver or Resolver.for_source(source)
     diag = Collector()
@@ -89,6 +90,7 @@ def read(source: Path, resolver: Resolver | None = None, formats: tuple[str, ...
     if raw is not None and not diag.errors:
         doc = apply_all(raw)
         lint(doc, diag, formats=formats, resolver=resolver)
+        doc = unlink_dangling(doc, document_ids(doc))  # lint has warned about each
     else:
         doc = None
     if strict:

@@ -83,12 +83,14 @@ def document_ids(doc: Document) -> set[str]:
 
 
 def _link_targets(doc: Document, diag: Collector) -> None:
-    """A link to #id must have somewhere to go in every format."""
+    """A link to #id that has nowhere to go keeps its text without the link (a
+    warning; ``transforms.links.unlink_dangling`` removes the link after the lints)."""
     ids = document_ids(doc)
     for i in nodes(doc):
         if isinstance(i, Link) and i.url.startswith("#") and i.url[1:] not in ids and i.pos is not None:
-            diag.error(i.pos.path, i.pos.line, i.pos.col,
-                       f"link to '{i.url}': no heading, {{#id}}, gloss-ID or person-ID has that id")
+            diag.warning(i.pos.path, i.pos.line, i.pos.col,
+                         f"link to '{i.url}': no heading, {{#id}}, gloss-ID or person-ID has that id; "
+                         "the text is kept without the link")
 
 
 def _unused(doc: Document, diag: Collector) -> None:

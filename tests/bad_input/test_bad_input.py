@@ -89,7 +89,6 @@ CASES = [
     Case("image_missing", HEAD + "See ![chart](chart.png).\n", "source/a.md:4:14", "'chart.png': file not found"),
     Case("image_outside_tree", HEAD + "See ![x](../../outside.png).\n", "source/a.md:4:10", "resolves outside the project"),
     Case("image_via_symlink", HEAD + "See ![x](pic.png).\n", "source/a.md:4:10", "resolves outside the project", setup=_symlink_out),
-    Case("image_url", HEAD + "See ![x](https://example.org/x.png).\n", "source/a.md:4:10", "URLs are not fetched"),
     Case("image_file_url", HEAD + "See ![x](file:///etc/passwd).\n", "source/a.md:4:10", "URLs are not fetched"),
     Case("image_not_an_image", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "not an image", files={"x.png": "<html>hello</html>"}),
     Case("image_truncated", HEAD + "See ![x](x.png).\n", "source/a.md:4:10", "image cannot be decoded", files={"x.png": png(300, 200)[:-30]}),
@@ -111,18 +110,14 @@ CASES = [
     Case("html_event_handler", HEAD + "Some <span onmouseover=\"x()\">text</span>.\n", "source/a.md:4:6", "event-handler attribute 'onmouseover' refused"),
     Case("html_javascript_url", HEAD + "A <a href=\" javascript:alert(1)\">link</a>.\n", "source/a.md:4:3", "javascript: URLs are not allowed"),
     Case("link_javascript", HEAD + "A [link](javascript:alert(1)).\n", "source/a.md:4:10", "javascript: URLs are not allowed"),
-    Case("html_img_bypass", HEAD + "A <img src=\"/etc/passwd\"> b\n", "source/a.md:4:3", "use Markdown image syntax"),
+    Case("html_img_bypass", HEAD + "A <img src=\"/etc/passwd\"> b\n", "source/a.md:4:3", "absolute paths are not allowed"),
+    Case("html_img_outside", HEAD + "A <img src=\"../../x.png\" alt=\"x\"> b\n", "source/a.md:4:3", "resolves outside the project"),
     Case("deep_nesting", HEAD + "> " * 12 + "deep\n", "source/a.md:4:1", "blocks nested more than 8 deep"),
     Case("deep_list_nesting", HEAD + "".join("  " * k + "- item\n" for k in range(12)), "source/a.md:12:1",
          "blocks nested more than 8 deep"),
     Case("duplicate_explicit_id", HEAD + "One [a]{#dup} and\n[b]{#dup}.\n", "source/a.md:5:1", "duplicate id 'dup' (first at line 4)"),
     Case("id_not_an_xml_name", HEAD + "A [b]{#1st} c.\n", "source/a.md:4:3", "id '1st' must start with a letter"),
     Case("reserved_id", HEAD + "A [b]{#note-1} c.\n", "source/a.md:4:3", "id 'note-1' is reserved by publish"),
-    Case("link_to_missing_id", HEAD + "# Top\n\nSee [below](#nowhere) or [top](#top).\n", "source/a.md:6:13",
-         "link to '#nowhere': no heading, {#id}, gloss-ID or person-ID has that id"),
-    # a Toto letter (Unicode 14): no installed font has it (emoji may have a font: issue 11 adds one)
-    Case("glyph_no_font_has", HEAD + "Plain line.\n\nA letter \U0001E290 here.\n", "source/a.md:6:10",
-         "no font in styles/ or on this system has"),  # found by the check, before any writer runs
     Case("control_character", HEAD + "Fine.\n\nA bell \x07 rings.\n", "source/a.md:6:8", "control character U+0007"),
     Case("control_character_in_yaml", '---\ntitle: "A\\vB"\n---\nx\n', "source/a.md:2:8", "control character U+000B"),
     Case("footnote_never_referenced", HEAD + "Text.\n\n[^a]: An orphan note.\n", "source/a.md:6:1",
@@ -154,6 +149,27 @@ MUST_BUILD = [
     Case("annotation_unreadable_date", SIDE_HEAD + SIDE_BODY, code=0, files=side(n_yaml=NOTES + "  date: yesterday\n")),
 ]
 
+# Issue #11: what can be kept visibly builds, with a warning at its place (exit 0);
+# --strict makes each an error at the same place (exit 1, nothing written).
+WARN_BUILD = [
+    Case("image_url", HEAD + "See ![x](https://example.org/x.png).\n", "source/a.md:4:10",
+         "'https://example.org/x.png' is not fetched"),
+    Case("image_url_no_alt", HEAD + "![](http://127.0.0.1:9/x.png)\n", "source/a.md:4:5",
+         "a line 'image not included: <URL>' stands in its place"),
+    Case("html_img_url", HEAD + 'See <img src="https://example.org/x.png" alt="A chart"> here.\n', "source/a.md:4:5",
+         "its alt text 'A chart' stands in its place"),
+    Case("link_to_missing_id", HEAD + "# Top\n\nSee [below](#nowhere) or [top](#top).\n", "source/a.md:6:13",
+         "link to '#nowhere': no heading, {#id}, gloss-ID or person-ID has that id; the text is kept"),
+    Case("link_placeholder", HEAD + "Please [click here](#) now.\n", "source/a.md:4:21", "link to '#' is a placeholder"),
+    Case("not_an_html_tag", HEAD + "Copyright (C) <year>  <name of author>\n", "source/a.md:4:15",
+         "'<year>' is not an HTML tag: it is kept as text"),
+    Case("html_attribute_dropped", HEAD + '<p xyz="1" align="center">A</p>\n', "source/a.md:4:1",
+         "raw HTML attribute 'xyz' on <p> is dropped"),
+    # a Toto letter (Unicode 14): no installed font has it (emoji may have a font: issue 11 adds one)
+    Case("glyph_no_font_has", HEAD + "Plain line.\n\nA letter \U0001E290 here.\n", "source/a.md:6:10",
+         "no font in styles/ or on this system has"),  # found by the check, before any writer runs
+]
+
 SENTINELS = {"a.pdf": b"%PDF previous", "a.epub": b"previous epub", "a.docx": b"previous docx"}
 
 
@@ -183,7 +199,7 @@ def _build(proj: Path, *formats: str) -> subprocess.CompletedProcess:
 
 
 def test_at_least_thirty_cases() -> None:
-    assert len(CASES) + len(MUST_BUILD) >= 30
+    assert len(CASES) + len(MUST_BUILD) + len(WARN_BUILD) >= 30
 
 
 def _check_ok(proj: Path) -> bool:
@@ -217,6 +233,25 @@ def test_must_build(tmp_path: Path, case: Case) -> None:
     proj = _project(tmp_path, case)
     r = _build(proj)
     assert r.returncode == 0, r.stderr
+    assert _check_ok(proj), "build ok but check refused"
+    for name in SENTINELS:
+        data = (proj / "out" / name).read_bytes()
+        assert data != SENTINELS[name] and len(data) > 1000
+
+
+@pytest.mark.parametrize("case", WARN_BUILD, ids=[c.name for c in WARN_BUILD])
+def test_warns_and_builds_and_strict_refuses(tmp_path: Path, case: Case) -> None:
+    proj = _project(tmp_path, case)
+    strict = subprocess.run([sys.executable, "-m", "publish", "build", "source/a.md", "--out", "out", "-q", "--strict"],
+                            cwd=proj, capture_output=True, text=True, timeout=300)
+    assert strict.returncode == 1, strict.stderr
+    assert f"{case.where}: error: " in strict.stderr and case.message in strict.stderr, strict.stderr
+    for name, data in SENTINELS.items():
+        assert (proj / "out" / name).read_bytes() == data
+    r = _build(proj)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"{case.where}: warning: " in r.stderr and case.message in r.stderr, r.stderr
     assert _check_ok(proj), "build ok but check refused"
     for name in SENTINELS:
         data = (proj / "out" / name).read_bytes()

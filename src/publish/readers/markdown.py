@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -27,6 +28,7 @@ from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
 from ..diagnostics import Collector
+from ..transforms.ids import xml_id_ok
 from . import rawhtml
 from .tables import WARNINGS as TABLE_WARNINGS, tables_plugin
 from .text import describe_char, illegal_char
@@ -44,8 +46,8 @@ MAX_BLOCK_DEPTH = 8  # quotes, lists, divs inside each other: deeper cannot be s
 _CONTAINERS_OPEN = {"blockquote_open", "bullet_list_open", "ordered_list_open", "container_div_open", "dl_open",
                     "table_open"}
 _CONTAINERS_CLOSE = {t.replace("_open", "_close") for t in _CONTAINERS_OPEN}
-# Ids must be XML names (EPUB) and must not collide with the ones publish makes.
-_ID_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# Ids must be XML names (EPUB; non-ASCII letters are fine) and must not collide
+# with the ones publish makes.
 
 
 def _parser() -> MarkdownIt:
@@ -69,12 +71,42 @@ def _parser() -> MarkdownIt:
     # markdown-it silently turns links it distrusts (javascript:, file:, ...) into
     # plain text; accept every URL here and judge it with a diagnostic instead.
     md.validateLink = lambda url: True  # type: ignore[method-assign]
+    md.core.ruler.after("block", "implicit_header_references", _implicit_header_references)
     return md
+
+
+HEADING_REF = "\x00heading-line:"  # the href of an implicit header reference, until the reader sees it
+
+
+def _implicit_header_references(state) -> None:
+    """Pandoc's implicit_header_references: ``[Heading]`` and ``[text][Heading]`` link to
+    the heading whose text is ``Heading``, unless a reference of that name is defined.
+    The href names the heading's line; the reader and ``transforms.links`` resolve it."""
+    from markdown_it.common.utils import normalizeReference
+
+    refs = state.env.setdefault("references", {})
+    offset = int(state.env.get("line_offset", 0))
+    toks = state.tokens
+    for k, t in enumerate(toks):
+        if t.type != "heading_open" or k + 1 >= len(toks) or not t.map:
+            continue
+        text = re.sub(r"\s*\{[^{}]*\}\s*$", "", toks[k + 1].content).strip()
+        label = normalizeReference(text) if text else ""
+        if label and label not in refs:
+            refs[label] = {"title": "", "href": f"{HEADING_REF}{t.map[0] + 1 + offset}"}
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _ALLOWED_SCHEME = re.compile(r"^(https?://|mailto:)", re.I)
 _BAD_LINK = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
+
+
+_REMOTE = re.compile(r"^(?:(?:https?|ftp)://|//)", re.I)
+
+
+def is_remote(src: str) -> bool:
+    """An image on another machine (``https://…``, ``//host/…``): never fetched."""
+    return bool(_REMOTE.match(src.strip()))
 
 
 _MD = _parser()
@@ -135,11 +167,14 @@ class Converter:
         self._cursor: tuple[int, int] = (0, 0)  # (line index, col index) for locating inlines
         self._block_end = 0
         self._col0 = 0  # inside a table cell: the cell's first column (text left of it is another cell's)
+        self._env: dict = {}  # markdown-it's environment (link references)
 
     # ------------------------------------------------------------------ blocks
     def blocks(self, tokens: list[Token], env: dict | None = None) -> tuple[Block, ...]:
         if not self._depth_ok(tokens):
             return ()
+        if env is not None:
+            self._env = env
         for line, col, message in (env or {}).get(TABLE_WARNINGS, ()):
             self.diag.warning(self.path, line + 1 + self.line_offset, col + 1, message)
         out, _ = self._blocks(tokens, 0, None)
@@ -181,9 +216,10 @@ class Converter:
         """An explicit id ({#id}): a valid XML name, unique, not one of publish's own."""
         if not ident:
             return ""
-        if not _ID_OK.match(ident):
+        if not xml_id_ok(ident):
             self.diag.error(pos.path, pos.line, pos.col,
-                            f"id '{ident}' must start with a letter and hold only letters, digits, '-', '_', '.'")
+                            f"id '{ident}' must start with a letter or '_' and hold only letters, digits, "
+                            "'-', '_', '.' (an XML name)")
             return ""
         if id_is_reserved(ident):
             self.diag.error(pos.path, pos.line, pos.col, f"id '{ident}' is reserved by publish (its own ids use "
@@ -200,13 +236,22 @@ class Converter:
         line = (tok.map[0] if tok is not None and tok.map else 0) + 1 + self.line_offset
         return Pos(self.path, line, 1)
 
-    def _blocks(self, toks: list[Token], i: int, close: str | None) -> tuple[list[Block], int]:
+    def _blocks(self, toks: list[Token], i: int, close: str | None,
+                close_html: str | None = None) -> tuple[list[Block], int]:
+        """Blocks up to the token ``close`` (consumed) or, with ``close_html``, up to the
+        HTML block that ends that element (consumed; ``close`` is then left for the caller)."""
         out: list[Block] = []
         while i < len(toks):
             t = toks[i]
             if close is not None and t.type == close:
-                return out, i + 1
+                return self._captions(out), (i if close_html else i + 1)
             ty = t.type
+            if close_html and ty == "html_block" and re.match(rf"\s*</{close_html}\s*>", t.content, re.I):
+                rest = re.sub(rf"^\s*</{close_html}\s*>", "", t.content, count=1, flags=re.I)
+                if rest.strip():  # more HTML after the end tag: read it as a block of its own
+                    tail = Token("html_block", "", 0, content=rest, map=t.map)
+                    toks.insert(i + 1, tail)
+                return self._captions(out), i + 1
             if ty == "front_matter":
                 i += 1
             elif ty == "heading_open":
@@ -244,8 +289,15 @@ class Converter:
                 out.append(CodeBlock(t.content, Attr(classes=(lang,) if lang else ()), pos=self._pos(t)))
                 i += 1
             elif ty == "html_block":
-                out.extend(self._html_block(t))
+                made = self._html_block(t)
                 i += 1
+                # <div markdown="1">, <details><summary>…</summary>, <aside>: an element left
+                # open here holds the Markdown blocks up to its end tag (Pandoc's native divs)
+                tag = rawhtml.unclosed_container(t.content)
+                if tag and made and isinstance(made[-1], (Div, BlockQuote, Figure)):
+                    inner, i = self._blocks(toks, i, close, close_html=tag)
+                    made = made[:-1] + (replace(made[-1], content=made[-1].content + tuple(inner)),)
+                out.extend(made)
             elif ty == "hr":
                 out.append(ThematicBreak(pos=self._pos(t)))
                 i += 1
@@ -282,7 +334,8 @@ class Converter:
         with alt text, is a figure captioned by that text (the image's id goes to the figure)."""
         ch = tok.children or []
         bare = len(ch) == 2 and ch[1].type == "text" and _BARE_ATTRS.fullmatch(ch[1].content.rstrip())
-        if ch and ch[0].type == "image" and ch[0].children and (len(ch) == 1 or bare):
+        if (ch and ch[0].type == "image" and ch[0].children and (len(ch) == 1 or bare)
+                and not is_remote(str(ch[0].attrs.get("src", "")))):
             caption = self.inlines(ch[0])
             (img,) = self.inlines(tok)  # the image, with {width=50%} if it follows
             if caption:
@@ -519,6 +572,9 @@ class Converter:
             elif ty == "image":
                 img = self._image(t)
                 i += 1
+                if not isinstance(img, Image):
+                    out.append(img)
+                    continue
                 # Pandoc reads bare values such as {width=50%} or {height=3.5in}, which the
                 # attrs plugin refuses (it leaves them as text): take them from that text
                 nxt = ch[i] if i < len(ch) else None
@@ -564,8 +620,15 @@ class Converter:
             what = "a link" if isinstance(nested, Link) else "a note anchor"
             self.diag.error(pos.path, pos.line, pos.col, f"{what} cannot stand inside a link")
             return Span(Attr(), inner)
+        if href.startswith(HEADING_REF):  # [Heading]: transforms.links gives it the heading's id
+            return Link("#", inner, title=title, attr=Attr(kv=(("heading-line", href[len(HEADING_REF):]),)), pos=pos)
         if href.startswith("#"):
-            return Link(href, inner, title=title, pos=pos)
+            fragment = unquote(href[1:])  # markdown-it percent-encodes: compare ids decoded
+            if not fragment:
+                self.diag.warning(pos.path, pos.line, pos.col,
+                                  "link to '#' is a placeholder that goes nowhere: the text is kept without the link")
+                return Span(Attr(), inner)
+            return Link("#" + fragment, inner, title=title, pos=pos)
         if _ALLOWED_SCHEME.match(href):
             return Link(href, inner, title=title, pos=pos)
         if _SCHEME.match(href):
@@ -578,31 +641,64 @@ class Converter:
         return Span(Attr(), inner)
 
     # ------------------------------------------------------------ raw HTML
+    def _report(self, problems, where) -> bool:
+        """Report raw-HTML problems (``where(offset)`` is their position); True if any is an error."""
+        errors = False
+        for p in problems:
+            at = where(p.offset)
+            (self.diag.error if p.severity == "error" else self.diag.warning)(at.path, at.line, at.col, p.message)
+            errors |= p.severity == "error"
+        return errors
+
     def _html_block(self, t: Token) -> tuple[Block, ...]:
         pos = self._pos(t)
-        problems, _ = rawhtml.scan(t.content)
-        for p in problems:
-            dl, dc = rawhtml.offset_to_line_col(t.content, p.offset)
-            self.diag.error(self.path, pos.line + dl, dc + 1, p.message)
-        if problems:
+        problems, _, text = rawhtml.scan_literal(t.content)
+
+        def where(offset: int) -> Pos:
+            dl, dc = rawhtml.offset_to_line_col(t.content, offset)
+            return Pos(self.path, pos.line + dl, dc + 1)
+
+        if self._report(problems, where):
             return ()
-        return rawhtml.html_block_to_model(t.content, pos, ident=self._ident, link=self._link)
+        return rawhtml.html_block_to_model(text, pos, ident=self._ident, link=self._link, image=self._html_image,
+                                          markdown=self._markdown)
+
+    def _markdown(self, text: str, pos: Pos) -> tuple[Block, ...]:
+        """The content of an HTML element marked ``markdown="1"``, read as Markdown
+        (with the document's link references)."""
+        env: dict = {"references": dict(self._env.get("references", {})), "line_offset": pos.line - 1}
+        sub = Converter(text, self.path, self.diag, self.refs, line_offset=pos.line - 1, in_note=self.in_note,
+                        resolve_image=self.resolve_image)
+        sub._env = env
+        return sub.blocks(_MD.parse(text, env), env)
+
+    def _html_image(self, src: str, alt: str, title: str, pos: Pos) -> Inline:
+        """``<img src alt title>``: an image through the resolver, as ``![alt](src "title")``."""
+        if is_remote(src):
+            return self.remote_image(src, alt, pos)
+        if self.in_note:
+            self.diag.error(pos.path, pos.line, pos.col, "images cannot be placed inside notes")
+        resolved = self.resolve_image(src, pos) if self.resolve_image is not None else src
+        return Image(src=resolved, alt=alt, title=title, pos=pos)
 
     def _html_inline(self, ch: list[Token], i: int, close: str | None) -> tuple[Inline | None, int]:
-        """An inline tag: refused, or paired with its closing tag into a model node."""
+        """An inline tag: refused, kept as text (not HTML at all), or paired with its
+        closing tag into a model node."""
         t = ch[i]
         pos = self._locate(t.content)
-        problems, _ = rawhtml.scan(t.content)
-        for p in problems:
-            self.diag.error(pos.path, pos.line, pos.col + p.offset, p.message)
-        if problems:
+        problems, _, literal = rawhtml.scan_literal(t.content)
+        if self._report(problems, lambda off: Pos(pos.path, pos.line, pos.col + off)):
             return None, i + 1
+        if literal != t.content:  # <year>, <name of author>: text
+            return Text(t.content, pos=pos), i + 1
         parsed = rawhtml.parse_tag(t.content)
         if parsed is None:  # a comment
             return None, i + 1
         kind, tag, attrs = parsed
         role = rawhtml.INLINE_TAGS.get(tag)
-        if kind == "void" or kind == "end" or role is None:
+        if tag == "img" and kind != "end":
+            return self._html_image(attrs.get("src", ""), attrs.get("alt", ""), attrs.get("title", ""), pos), i + 1
+        if kind == "void" or kind == "end" or role is None or role == "drop":
             # <br/> is a line break; a stray or block-level tag is dropped (its text stays)
             return (LineBreak() if tag == "br" else None), i + 1
         # find the matching end tag among the siblings at this level
@@ -641,13 +737,15 @@ class Converter:
         kv = tuple((k, v) for k, v in attrs.items() if k in ("lang", "dir", "title"))
         return Span(Attr(self._ident(attrs.get("id", ""), pos), tuple(attrs.get("class", "").split()), kv), inner)
 
-    def _image(self, t: Token) -> Image:
+    def _image(self, t: Token) -> Inline:
         attrs = dict(t.attrs)
         src = str(attrs.pop("src", ""))
         title = str(attrs.pop("title", "") or "")
         attrs.pop("alt", None)  # markdown-it's copy of the alt text, which is ``alt`` itself
         alt = "".join(c.content for c in (t.children or []) if c.type in ("text", "code_inline"))
         pos = self._locate(src) if src else self._locate("![")
+        if is_remote(src):
+            return self.remote_image(src, alt, pos)
         ident = self._ident(str(attrs.pop("id", "")), pos)
         classes = tuple(str(attrs.pop("class", "")).split())
         if self.in_note:
@@ -658,6 +756,17 @@ class Converter:
         img = Image(src=resolved, alt=alt, title=title,
                     attr=Attr(ident, classes, tuple((k, str(v)) for k, v in attrs.items())), pos=pos)
         return img
+
+    def remote_image(self, src: str, alt: str, pos: Pos) -> Inline:
+        """Nothing is ever fetched: a remote image is replaced by its alt text (or a
+        line naming it), with a warning."""
+        text = alt.strip() or f"image not included: {src}"
+        self.diag.warning(pos.path, pos.line, pos.col,
+                          f"image '{src[:80]}' is not fetched (publish never fetches): "
+                          + (f"its alt text '{alt.strip()[:40]}' stands in its place" if alt.strip()
+                             else "a line 'image not included: <URL>' stands in its place")
+                          + "; put the file beside the source to include it")
+        return Span(Attr(classes=("image-not-included",)), (Text(text, pos=pos),))
 
     def _footnote_ref(self, t: Token) -> Inline:
         label = t.meta.get("label")

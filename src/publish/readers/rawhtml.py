@@ -31,9 +31,6 @@ REFUSED_TAGS = {
     "button": "forms are not allowed",
     "textarea": "forms are not allowed",
     "select": "forms are not allowed",
-    "img": "use Markdown image syntax ![alt](file) so the image is checked",
-    "picture": "use Markdown image syntax ![alt](file) so the image is checked",
-    "source": "use Markdown image syntax ![alt](file) so the image is checked",
     "video": "media elements are not allowed",
     "audio": "media elements are not allowed",
     "svg": "inline SVG is not allowed; use an image file",
@@ -48,16 +45,36 @@ INLINE_TAGS = {
     "span": "span", "u": "span", "s": "strike", "sub": "sub", "sup": "sup", "small": "span", "mark": "span",
     "abbr": "span", "cite": "span", "q": "span", "dfn": "span", "var": "span", "del": "strike", "ins": "span",
     "time": "span", "bdi": "span", "bdo": "span", "big": "span", "font": "span", "nobr": "span", "strike": "strike",
+    "img": "img", "picture": "span", "source": "drop", "track": "drop",
+    # other (and obsolete) HTML elements that stand in text: their content is kept
+    "acronym": "span", "label": "span", "ruby": "span", "rt": "span", "rp": "span", "rb": "span", "rtc": "span",
+    "data": "span", "output": "span", "meter": "span", "progress": "span", "canvas": "span", "map": "span",
+    "area": "drop", "blink": "span", "marquee": "span", "basefont": "drop", "slot": "span", "param": "drop",
+    "option": "span", "optgroup": "span", "datalist": "span", "legend": "span", "spacer": "drop",
 }
 BLOCK_TAGS = {
     "p", "div", "section", "article", "aside", "header", "footer", "main", "nav", "blockquote", "ul", "ol",
     "li", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "figure", "figcaption",
     "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "center", "address", "details", "summary",
     "colgroup", "col", "html", "body", "head", "title",
+    "dialog", "menu", "hgroup", "search", "fieldset", "dir", "listing", "xmp", "plaintext", "noframes",
+    "noembed", "multicol",
 }
-VOID_TAGS = {"br", "wbr", "hr", "col", "img", "input", "meta", "link", "base", "source", "embed"}
+VOID_TAGS = {"br", "wbr", "hr", "col", "img", "input", "meta", "link", "base", "source", "embed", "track", "area",
+             "param", "basefont", "spacer"}
 ALLOWED_ATTRS = {"class", "id", "title", "lang", "dir", "href", "cite", "datetime", "colspan", "rowspan",
-                 "abbr", "align", "start", "type", "reversed", "open", "xml:lang", "name", "style"}
+                 "abbr", "align", "start", "type", "reversed", "open", "xml:lang", "name", "style", "src", "alt",
+                 "width", "height"}
+# Harmless attributes that mean nothing in a book: dropped without a word (markdown="1"
+# is PHP Markdown Extra's / Pandoc's "parse my content as Markdown", which publish does).
+SILENT_ATTRS = {"target", "rel", "for", "markdown", "valign", "border", "cellpadding", "cellspacing", "bgcolor",
+                "color", "face", "size", "nowrap", "loading", "decoding", "srcset", "sizes", "media", "role",
+                "tabindex", "hidden", "translate", "itemprop", "itemscope", "itemtype", "referrerpolicy",
+                "crossorigin", "clear", "hspace", "vspace", "frame", "rules", "summary", "scope", "headers",
+                "span", "value", "label", "download", "hreflang", "ping", "draggable", "spellcheck",
+                "contenteditable", "accesskey", "autocapitalize", "inert", "popover", "nonce", "is", "slot",
+                "longdesc", "usemap", "ismap", "shape", "coords", "compact", "noshade", "char", "charoff",
+                "axis", "datetime"}
 _BAD_URL = re.compile(r"^\s*(javascript|vbscript|data|file)\s*:", re.I)
 _BAD_STYLE = re.compile(r"url\s*\(|expression\s*\(|@import|behavior\s*:|-moz-binding", re.I)
 
@@ -66,6 +83,13 @@ _BAD_STYLE = re.compile(r"url\s*\(|expression\s*\(|@import|behavior\s*:|-moz-bin
 class Problem:
     offset: int  # character offset in the raw HTML text
     message: str
+    severity: str = "error"  # "warning": harmless, degraded (the text is kept)
+
+
+def is_html_tag(tag: str) -> bool:
+    """A tag HTML knows (refused or not); anything else (``<year>``, ``<name of
+    author>`` in a licence text) is literal text."""
+    return tag in INLINE_TAGS or tag in BLOCK_TAGS or tag in REFUSED_TAGS
 
 
 class _Scanner(HTMLParser):
@@ -73,9 +97,12 @@ class _Scanner(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.problems: list[Problem] = []
         self.tags: list[tuple[str, str, dict[str, str]]] = []  # (kind, tag, attrs)
+        self.literal: list[tuple[int, int]] = []  # (start, end) of tags that are not HTML: text
         self._line_starts = [0]
+        self._text = ""
 
     def feed_text(self, text: str) -> None:
+        self._text = text
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.feed(text)
         self.close()
@@ -84,13 +111,20 @@ class _Scanner(HTMLParser):
         line, col = self.getpos()
         return self._line_starts[line - 1] + col if line - 1 < len(self._line_starts) else 0
 
-    def _check(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def _literal(self, off: int, raw: str) -> None:
+        self.literal.append((off, off + len(raw)))
+        self.problems.append(Problem(off, f"'{raw[:60]}' is not an HTML tag: it is kept as text "
+                                          "(write &lt; for a literal '<' to say so)", "warning"))
+
+    def _check(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        """False for a tag that is not HTML at all (kept as text)."""
         off = self._offset()
         if tag in REFUSED_TAGS:
             self.problems.append(Problem(off, f"raw HTML <{tag}> refused: {REFUSED_TAGS[tag]}"))
-            return
-        if tag not in INLINE_TAGS and tag not in BLOCK_TAGS:
-            self.problems.append(Problem(off, f"raw HTML <{tag}> is not allowed"))
+            return True
+        if not is_html_tag(tag):
+            self._literal(off, self.get_starttag_text() or f"<{tag}>")
+            return False
         for name, value in attrs:
             name = name.lower()
             v = value or ""
@@ -100,19 +134,26 @@ class _Scanner(HTMLParser):
                 self.problems.append(Problem(off, f"raw HTML URL '{v[:40]}' refused ({_BAD_URL.match(v).group(1).lower()}: URLs are not allowed)"))  # type: ignore[union-attr]
             elif name == "style" and _BAD_STYLE.search(v):
                 self.problems.append(Problem(off, "raw HTML style attribute with url()/import refused"))
-            elif name not in ALLOWED_ATTRS and not name.startswith(("data-", "aria-")):
-                self.problems.append(Problem(off, f"raw HTML attribute '{name}' is not allowed"))
+            elif name not in ALLOWED_ATTRS and name not in SILENT_ATTRS and not name.startswith(("data-", "aria-")):
+                self.problems.append(Problem(off, f"raw HTML attribute '{name}' on <{tag}> is dropped "
+                                                  "(it means nothing in a book)", "warning"))
+        return True
 
     def handle_starttag(self, tag, attrs):
-        self._check(tag, attrs)
-        self.tags.append(("start", tag, {k.lower(): v or "" for k, v in attrs}))
+        if self._check(tag, attrs):
+            self.tags.append(("start", tag, {k.lower(): v or "" for k, v in attrs}))
 
     def handle_startendtag(self, tag, attrs):
-        self._check(tag, attrs)
-        self.tags.append(("void", tag, {k.lower(): v or "" for k, v in attrs}))
+        if self._check(tag, attrs):
+            self.tags.append(("void", tag, {k.lower(): v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag):
-        self.tags.append(("end", tag, {}))
+        if is_html_tag(tag):
+            self.tags.append(("end", tag, {}))
+            return
+        off = self._offset()
+        m = re.compile(r"</[^>]*>").match(self._text, off)
+        self._literal(off, m.group(0) if m else f"</{tag}>")
 
     def handle_pi(self, data):
         self.problems.append(Problem(self._offset(), "processing instructions are not allowed"))
@@ -125,13 +166,42 @@ class _Scanner(HTMLParser):
 
 
 def scan(text: str) -> tuple[list[Problem], list[tuple[str, str, dict[str, str]]]]:
-    """Problems in a piece of raw HTML, and its tags in order."""
+    """Problems in a piece of raw HTML, and its (HTML) tags in order."""
+    problems, tags, _ = scan_literal(text)
+    return problems, tags
+
+
+def scan_literal(text: str) -> tuple[list[Problem], list[tuple[str, str, dict[str, str]]], str]:
+    """``scan``, and the text with every tag that is not HTML escaped (literal text)."""
     s = _Scanner()
     try:
         s.feed_text(text)
     except Exception as exc:  # noqa: BLE001 - html.parser is lenient; be safe
-        return [Problem(0, f"raw HTML cannot be read: {exc}")], []
-    return s.problems, s.tags
+        return [Problem(0, f"raw HTML cannot be read: {exc}")], [], text
+    out = text
+    for a, b in sorted(s.literal, reverse=True):
+        out = out[:a] + out[a:b].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + out[b:]
+    return s.problems, s.tags, out
+
+
+# Elements that may hold Markdown blocks between an HTML block that opens them and
+# one that closes them.
+CONTAINERS = {"div", "aside", "details", "section", "article", "blockquote", "figure", "header", "footer", "main",
+              "nav", "center", "dialog", "search", "hgroup", "fieldset"}
+
+
+def unclosed_container(text: str) -> str | None:
+    """The outermost element an HTML block opens and does not close, if it can hold blocks."""
+    problems, tags = scan(text)
+    if any(p.severity == "error" for p in problems):
+        return None
+    stack: list[str] = []
+    for kind, tag, _ in tags:
+        if kind == "start" and tag not in VOID_TAGS:
+            stack.append(tag)
+        elif kind == "end" and tag in stack:
+            del stack[len(stack) - 1 - stack[::-1].index(tag):]
+    return stack[0] if stack and stack[0] in CONTAINERS else None
 
 
 def parse_tag(text: str) -> tuple[str, str, dict[str, str]] | None:
@@ -154,11 +224,15 @@ def offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- HTML blocks → model
 
 
-def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
+def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None, image=None, markdown=None):
     """Convert an (already scanned, harmless) HTML block into model blocks.
 
-    ``ident(id, pos)`` vets explicit ids; ``link(href, content, title, pos)`` makes links."""
+    ``ident(id, pos)`` vets explicit ids; ``link(href, content, title, pos)`` makes links;
+    ``image(src, alt, title, pos)`` makes an image (or its stand-in); ``markdown(text, pos)``
+    reads the content of an element marked ``markdown="1"`` as Markdown blocks."""
     import lxml.html
+
+    from dataclasses import replace
 
     from ..model import (
         Attr, BlockQuote, Cell, CodeBlock, ColSpec, Div, Figure, Heading, ListBlock, Paragraph, Plain, Row, Table,
@@ -206,7 +280,25 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
         flush()
         return out
 
+    def at(el):
+        """Where ``el`` starts in the source (lxml counts lines from the block's first)."""
+        line = getattr(el, "sourceline", None)
+        return type(pos)(pos.path, pos.line + line - 1, 1) if line else pos
+
+    def inner_source(el) -> str:
+        return (el.text or "") + "".join(lxml.html.tostring(c, encoding="unicode") for c in el)
+
     def block_of(el, tag: str) -> list:
+        if markdown is not None and (el.get("markdown") or "").lower() in ("1", "block", "span") \
+                and tag not in ("pre", "table", "ul", "ol", "dl", "hr"):
+            inner = tuple(markdown(inner_source(el), at(el)))
+            if tag in ("p", "dt", "dd", "li", "figcaption", "caption", "td", "th", "address", "title"):
+                return list(inner)
+            if tag == "summary":
+                return [Div(Attr(classes=("summary",)), inner, pos=pos)]
+            cls = ("details",) if tag == "details" else ("aside",) if tag == "aside" else ()
+            a = attr(el)
+            return [Div(replace(a, classes=cls + a.classes), inner, pos=pos)]
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             return [Heading(int(tag[1]), _trim(inlines_of(_children(el))), Attr(ident(el.get("id", ""), pos)), pos=pos)]
         if tag == "hr":
@@ -228,10 +320,15 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
             content = [c for c in _children(el) if not (not isinstance(c, str) and c in caps)]
             caption = tuple(b for c in caps for b in plain(blocks_of(_children(c))))
             return [Figure(tuple(blocks_of(content)), caption=caption, attr=attr(el), pos=pos)]
-        if tag in ("p", "dt", "dd", "li", "figcaption", "caption", "summary", "td", "th", "address", "title"):
+        if tag in ("p", "dt", "dd", "li", "figcaption", "caption", "td", "th", "address", "title"):
             inner = blocks_of(_children(el))
             return inner
-        return [Div(attr(el), tuple(blocks_of(_children(el))), pos=pos)]
+        if tag == "summary":  # the title of a <details>: set apart, always shown
+            return [Div(Attr(classes=("summary",)), tuple(blocks_of(_children(el))), pos=pos)]
+        a = attr(el)
+        if tag in ("details", "aside"):
+            a = replace(a, classes=(tag,) + a.classes)
+        return [Div(a, tuple(blocks_of(_children(el))), pos=pos)]
 
     def plain(blocks: list) -> tuple:
         """Pandoc: a cell or caption holding one paragraph holds its inlines (Plain)."""
@@ -295,8 +392,13 @@ def html_block_to_model(text: str, pos, ident=lambda i, p: "", link=None):
                 out.append({"sub": Subscript, "sup": Superscript, "strike": Strikeout}[kind](inner))
             elif kind == "br":
                 out.append(LineBreak())
-            elif kind == "wbr":
+            elif kind in ("wbr", "drop"):
                 pass
+            elif kind == "img":
+                if image is not None and n.get("src"):
+                    out.append(image(n.get("src"), n.get("alt", ""), n.get("title", ""), at(n)))
+                elif n.get("alt"):
+                    out.append(_text(n.get("alt")))
             elif kind == "link" and n.get("href") and link is not None:
                 out.append(link(n.get("href"), inner, n.get("title", ""), pos))
             else:

@@ -12,6 +12,7 @@ from typing import Callable
 
 from ..model import Document
 from .ids import heading_ids
+from .links import heading_links
 from .notes import number_notes
 from .speakers import speakers
 from .terms import glossary_order, term_uses
@@ -22,7 +23,7 @@ Transform = Callable[[Document], Document]
 # The order matters: ids for headings come last so that they avoid every id the
 # other transforms generated.
 TRANSFORMS: tuple[Transform, ...] = (
-    smart_quotes, number_notes, term_uses, speakers, glossary_order, heading_ids,
+    smart_quotes, number_notes, term_uses, speakers, glossary_order, heading_ids, heading_links,
 )
 
 

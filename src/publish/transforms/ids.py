@@ -57,6 +57,13 @@ def _xml_name_char(c: str) -> bool:
             or 0xFDF0 <= o <= 0xFFFD or 0x10000 <= o <= 0xEFFFF)
 
 
+def xml_id_ok(ident: str) -> bool:
+    """An id an EPUB can hold: an XML name without ':' (non-ASCII letters included),
+    starting with a letter or '_'."""
+    return bool(ident) and (ident[0] == "_" or unicodedata.category(ident[0]).startswith("L")) \
+        and _xml_name_char(ident[0]) and all(_xml_name_char(c) for c in ident)
+
+
 def smart_dashes(text: str) -> str:
     """What Pandoc's ``smart`` makes of dashes and dots in text (not in code)."""
     for a, b in _SMART:
