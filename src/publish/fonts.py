@@ -25,8 +25,14 @@ from typing import Iterator
 from .diagnostics import Collector, Severity
 from .model import Document, Pos, Text, nodes
 
-# A character no font has: the PDF writer refuses it (it would print as a box).
-MISSING_GLYPH_SEVERITY: Severity = "error"
+# A character no font has: the PDF prints a visible stand-in (``glyph_stand_in``)
+# instead of a box; the other formats keep the character. A warning (--strict: an error).
+MISSING_GLYPH_SEVERITY: Severity = "warning"
+
+
+def glyph_stand_in(ch: str) -> str:
+    """What the PDF prints for a character no font has: its code point, bracketed."""
+    return f"[U+{ord(ch):04X}]"
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 # Code points Pango draws without a glyph: tab, line ends and the default-ignorables
@@ -223,5 +229,5 @@ def check_glyphs(doc: Document, diag: Collector, styles_dir: Path | None = None)
     for ch, pos in missing_glyphs(doc, styles_dir):
         where = pos or doc.meta.pos or Pos(doc.source_path, 1, 1)
         report(where.path, where.line, where.col,
-               f"PDF: no font in styles/ or on this system has {ch!r} (U+{ord(ch):04X}): it would print "
-               "as a box; remove it or add a font that has it to styles/fonts/")
+               f"PDF: no font in styles/ or on this system has {ch!r} (U+{ord(ch):04X}): the PDF prints "
+               f"'{glyph_stand_in(ch)}' in its place (EPUB and DOCX keep it); add a font that has it to styles/fonts/")

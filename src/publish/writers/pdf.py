@@ -227,7 +227,17 @@ def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placem
     )
     if fixes:
         html = _apply_paragraph_fixes(html, fixes)
-    return html, fragments
+    return _stand_ins(html, doc, resolver), fragments
+
+
+def _stand_ins(html: str, doc: Document, resolver: Resolver) -> str:
+    """Every character no font has (``publish check`` warned about each) printed as
+    a visible stand-in instead of a box (.notdef)."""
+    from ..fonts import glyph_stand_in, missing_glyphs
+
+    for ch, _ in missing_glyphs(doc, resolver.styles_dir):
+        html = html.replace(ch, glyph_stand_in(ch))
+    return html
 
 
 _P_TAG = re.compile(r"<p(?=[\s>/])([^>]*)>")
