@@ -195,6 +195,8 @@ def _attr_pairs(attr: Attr, extra_classes: tuple[str, ...] = ()) -> list[tuple[s
     for k, v in attr.kv:
         if k == "lang":
             pairs += [("lang", v), ("xml:lang", v)]
+        elif k == "dir" and v.lower() in ("rtl", "ltr", "auto"):
+            pairs.append(("dir", v.lower()))
         elif _XML_NAME.match(k):
             pairs.append(("data-" + k.lower(), v))
     return pairs

@@ -41,7 +41,7 @@ class _ResolverLoader(jinja2.BaseLoader):
 def environment(resolver: Resolver) -> jinja2.Environment:
     """A sandboxed, autoescaping, strict environment: styles/ first, then the package."""
     loader = _ResolverLoader(resolver)
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
@@ -49,3 +49,18 @@ def environment(resolver: Resolver) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["direction"] = text_direction
+    return env
+
+
+# Languages written right to left (BCP 47 primary subtags; Arabic-script ones unless
+# a script subtag says otherwise).
+_RTL = {"ar", "fa", "he", "iw", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "syr", "arc", "ks", "ku-arab"}
+
+
+def text_direction(lang: str) -> str:
+    """``rtl`` or ``ltr`` for a BCP 47 language tag (``dir`` of the root element)."""
+    tag = (lang or "").lower().split("-")
+    if len(tag) > 1 and len(tag[1]) == 4:  # a script subtag decides: ar-Latn is ltr, ku-Arab rtl
+        return "rtl" if tag[1] in ("arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "rohg") else "ltr"
+    return "rtl" if tag[0] in _RTL else "ltr"
