@@ -7,7 +7,9 @@ Shared by ``tests/corpus/test_corpus.py`` (publish only) and ``bench/corpus.py``
 
 Words: the source is read by pandoc (``-f markdown -t plain``), the outputs by
 pdftotext (PDF) and pandoc (EPUB, DOCX, HTML). Text is NFKC-normalised and
-case-folded; combining marks, joiners and soft hyphens are dropped; a word
+case-folded; combining marks, joiners and soft hyphens are dropped; lam-alef
+is one key in either order and a change between Arabic and Latin script splits a word
+(how pdftotext reads right-to-left lines); a word
 hyphenated at a line end in the PDF (U+2010 or a soft hyphen; a hard "-" is kept) is joined; every Han/kana/Hangul character
 is a word of its own (CJK has no spaces). The score is the share of the source's
 words (counted with multiplicity) found in the output.
@@ -49,11 +51,20 @@ _CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u0640"))  # soft hyphen, joiners, tatweel
 
 
+# pdftotext writes Arabic's lam-alef ligature (one glyph for لا, لأ, لإ, لآ) in visual
+# order (ال, أل, …) when it reorders a right-to-left line: both orders are one key
+# (tests/fuzz/fuzz_harness.py does the same). An Arabic-script letter joined to a
+# Latin one (و + Rails) is two words: pdftotext splits them at the change of direction.
+_LAM_ALEF = re.compile("\u0644([\u0627\u0623\u0625\u0622])")
+_SCRIPT_CHANGE = re.compile(r"(?<=[\u0600-\u06ff])(?=[A-Za-z])|(?<=[A-Za-z])(?=[\u0600-\u06ff])")
+
+
 def words(text: str) -> Counter[str]:
     # a word hyphenated at a line end by the typesetter (U+2010 HYPHEN, soft hyphen) is joined
     text = re.sub(r"(\w)[\u2010\u00ad]\n\s*(\w)", r"\1\2", text)
     text = unicodedata.normalize("NFKC", text).translate(_DROP)
     text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    text = _LAM_ALEF.sub(lambda m: m.group(1) + "\u0644", _SCRIPT_CHANGE.sub(" ", text))
     text = _CJK.sub(r" \1 ", text).casefold()
     return Counter(re.findall(r"\w+", text))
 

@@ -3,8 +3,8 @@ is, in every format: exit 0, EPUBCheck silent, at least 98.5 % of the source's
 words read back from each output by an independent reader (pdftotext, pandoc),
 no socket opened and nothing read outside the tree.
 
-Documents that publish cannot build yet are marked xfail (not strict) with the
-constructs that stop them; the fixes of issue #11 phase 2 remove the marks.
+A document that publish cannot build is marked xfail (not strict) with the
+constructs that stop it (FAILS_TODAY); since issue #11 phase 2 there is none.
 """
 
 from __future__ import annotations
@@ -19,23 +19,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 import harness  # noqa: E402
 
-# What stops each document today (measured; bench/CORPUS.md has the table).
-FAILS_TODAY: dict[str, str] = {
-    "chinese-copywriting-guidelines": "four placeholder links [text](#) (empty fragment) are refused; the EPUB writer "
-                                      "also refuses them",
-    "gpl-2.0": "<signature of Ty Coon> is read as a tag with attributes ty/of/coon and refused; the PDF then clips the "
-               "'How to apply' text at the right edge (95 % of words)",
-    "opensource-guide-code-of-conduct": "<aside markdown=\"1\"> and <div markdown=\"1\">: attribute markdown refused, "
-                                        "their content dropped",
-    "opensource-guide-code-of-conduct-ar": "<div dir=\"rtl\" markdown=\"1\"> and <aside markdown=\"1\">; an explicit "
-                                           "non-ASCII heading id {#تطبيق-...} refused",
-    "pandoc-manual-tables": "a dangling link to #extension-raw_attribute (outside the excerpt): an error in the reader, "
-                            "and PDF and EPUB writers fail on it",
-    "requests-readme": "7 remote badge/logo images are refused",
-    "rich-readme": "30 remote images (badges, screenshots) are refused",
-    "rich-readme-fa": "29 remote images (badges, screenshots) are refused",
-    "rich-readme-ru": "28 remote images (badges, screenshots) are refused",
-}
+# What stops each document today (measured; bench/CORPUS.md has the table). Issue #11
+# phase 2 emptied it: a document that stops building must get its reason here.
+FAILS_TODAY: dict[str, str] = {}
 
 DOCS = harness.documents()
 
