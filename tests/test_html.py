@@ -352,3 +352,33 @@ def test_table_in_print_footnote_is_phrasing(tables_html):
     cells = [e for e in note.iter(f"{{{XHTML}}}span") if {"b-td", "b-th"} & set(e.get("class", "").split())]
     assert [text_of(c) for c in cells] == ["Year", "Deals", "2020", "12", "2021", "3"]
     assert not note.xpath(".//*[@scope or @colspan or @rowspan]")
+
+
+# --------------------------------------------------------------------------- issue #11 phase 2
+
+
+def test_print_wraps_each_emoji_run_in_a_span_and_epub_does_not() -> None:
+    from publish.model import Paragraph, Text
+    from publish.writers.html import HtmlContext, render_blocks
+
+    para = (Paragraph((Text("Rich 🌎 and 👩\u200d💻 here, 中文 too."),)),)
+    printed = str(render_blocks(para, HtmlContext("print")))
+    assert '<span class="emoji">🌎</span>' in printed and '<span class="emoji">👩\u200d💻</span>' in printed
+    assert "emoji" not in str(render_blocks(para, HtmlContext("epub")))
+
+
+def test_an_ordered_list_keeps_its_start_in_print_and_epub() -> None:
+    from publish.model import ListBlock, Plain, Text
+    from publish.writers.html import HtmlContext, render_blocks
+
+    ol = (ListBlock(True, ((Plain((Text("zero"),)),), (Plain((Text("one"),)),)), start=0),)
+    printed = str(render_blocks(ol, HtmlContext("print")))
+    assert 'start="0"' in printed and "counter-reset: list-item -1" in printed  # WeasyPrint ignores start=
+    assert 'start="0"' in str(render_blocks(ol, HtmlContext("epub")))
+
+
+def test_root_direction_follows_the_language() -> None:
+    from publish.writers.templating import text_direction
+
+    assert [text_direction(x) for x in ("ar", "fa-IR", "he", "en-GB", "zh-Hans", "ar-Latn", "ku-Arab", "")] == \
+        ["rtl", "rtl", "rtl", "ltr", "ltr", "ltr", "rtl", "ltr"]

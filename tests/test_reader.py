@@ -138,3 +138,13 @@ def test_pandoc_reads_the_fixtures_into_the_same_blocks() -> None:
             (m["c"][0]["t"] == "DisplayMath", m["c"][1]) for m in theirs_math], name
         for kind, ours_kind in (("Subscript", Subscript), ("Superscript", Superscript), ("Strikeout", Strikeout)):
             assert len(_pandoc_all(ast["blocks"], kind)) == sum(isinstance(n, ours_kind) for n in nodes(doc.blocks)), (name, kind)
+
+
+def test_an_ordered_list_may_start_at_zero(tmp_path) -> None:
+    from publish.build import read
+    from publish.model import ListBlock, nodes
+
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\n---\n0. zero\n1. one\n\nText.\n\n7. seven\n")
+    doc, _ = read(src)
+    assert [(b.start, len(b.items)) for b in nodes(doc) if isinstance(b, ListBlock)] == [(0, 2), (7, 1)]

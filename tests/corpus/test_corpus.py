@@ -66,6 +66,9 @@ def test_corpus_document(doc: Path, corpus_builds) -> None:
     work, builds, reports = corpus_builds
     b = builds[doc]
     assert b.exit_code == 0, "publish build failed:\n" + "\n".join(b.errors[:20])
+    # nothing but diagnostics on stderr: no library noise such as a Pango-CRITICAL (print.css once named
+    # the bitmap-only Noto Color Emoji in its font stacks, and Pango asserted 'size >= 0' on this corpus)
+    assert b.errors == [], "stderr:\n" + "\n".join(b.errors[:20])
     assert sorted(b.outputs) == sorted(harness.FORMATS)
     assert harness.audit_problems(b, work / doc.stem) == []
     assert reports[b.outputs["epub"]] == [], "EPUBCheck:\n" + "\n".join(reports[b.outputs["epub"]])

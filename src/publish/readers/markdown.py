@@ -281,7 +281,7 @@ class Converter:
                     assert toks[j].type == "list_item_open", toks[j].type
                     inner, j = self._blocks(toks, j + 1, "list_item_close")
                     items.append(tuple(inner))
-                start = int(t.attrs.get("start", 1) or 1)
+                start = int(t.attrs.get("start", 1))  # a list may start at 0 (markdown-it omits 1)
                 out.append(ListBlock(ty.startswith("ordered"), tuple(items), start=start, pos=self._pos(t)))
                 i = j + 1
             elif ty in ("fence", "code_block"):

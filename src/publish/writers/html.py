@@ -162,22 +162,44 @@ def _text(s: str) -> Markup:
 _LINE_ENDS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
-def lang_wrap(s: str) -> Markup:
-    """Escape ``s``, wrapping runs of Chinese characters in a zh-Hans span.
+def lang_wrap(s: str, emoji: bool = False) -> Markup:
+    """Escape ``s``, wrapping runs of Chinese characters in a zh-Hans span and,
+    with ``emoji`` (print), each run of emoji in a span of its own: WeasyPrint
+    measures a justified line that mixes the colour emoji face into a text run
+    wrongly (the words after it drift); a span per emoji run measures right.
 
     Line ends inside running text (from wrapped YAML or Markdown) become spaces:
     the same in HTML, but WeasyPrint breaks lines at them inside footnotes."""
     s = _LINE_ENDS.sub(" ", s)
     out: list[str] = []
     last = 0
+    plain = _emoji_wrap if emoji else _text
     for m in CJK_RUN.finditer(s):
-        out.append(_text(s[last:m.start()]))
+        out.append(plain(s[last:m.start()]))
         out.append(
             f'<span lang="{ZH_LANG}" xml:lang="{ZH_LANG}">{_text(m.group())}</span>'
         )
         last = m.end()
-    out.append(_text(s[last:]))
+    out.append(plain(s[last:]))
     return Markup("".join(out))
+
+
+# Emoji (pictographs, dingbats, flags) with their joiners, selectors, skin tones and tags.
+EMOJI_RUN = re.compile(
+    "(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B05-\u2B55\u231A\u231B\u23E9-\u23FA\u24C2\u3030\u303D]"
+    "[\uFE0F\u200D\u20E3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F\U0001F000-\U0001FAFF\u2600-\u27BF]*)+"
+)
+
+
+def _emoji_wrap(s: str) -> str:
+    out: list[str] = []
+    last = 0
+    for m in EMOJI_RUN.finditer(s):
+        out.append(_text(s[last:m.start()]))
+        out.append(f'<span class="emoji">{_text(m.group())}</span>')
+        last = m.end()
+    out.append(_text(s[last:]))
+    return "".join(out)
 
 
 def _attrs(pairs: list[tuple[str, str | None]]) -> Markup:
@@ -248,7 +270,7 @@ class _Renderer:
     def inline(self, node: Inline) -> str:
         match node:
             case Text(text=t):
-                return lang_wrap(t)
+                return lang_wrap(t, emoji=self.ctx.mode == "print")
             case Emph(content=c):
                 return f"<em>{self.inlines(c)}</em>"
             case Strong(content=c):
@@ -398,7 +420,7 @@ class _Renderer:
                 pairs: list[tuple[str, str | None]] = []
                 if ordered and start != 1:
                     pairs.append(("start", str(start)))
-                    if self.phrasing:
+                    if self.phrasing or self.ctx.mode == "print":  # WeasyPrint ignores start=
                         pairs.append(("style", f"counter-reset: list-item {start - 1}"))
                 lis = "".join(self._el("li", self.blocks(item)) for item in items)
                 return self._el(tag, lis, pairs)
