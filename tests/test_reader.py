@@ -148,3 +148,42 @@ def test_an_ordered_list_may_start_at_zero(tmp_path) -> None:
     src.write_text("---\ntitle: T\n---\n0. zero\n1. one\n\nText.\n\n7. seven\n")
     doc, _ = read(src)
     assert [(b.start, len(b.items)) for b in nodes(doc) if isinstance(b, ListBlock)] == [(0, 2), (7, 1)]
+
+
+def _read(tmp_path, body: str):
+    from publish.build import read
+
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\n---\n" + body, encoding="utf-8")
+    return read(src)
+
+
+def test_links_as_pandoc_makes_them(tmp_path) -> None:
+    """Implicit header references, percent-decoded fragments, non-ASCII explicit ids."""
+    from publish.model import Link, nodes
+
+    doc, diag = _read(tmp_path, "# Été {#été}\n\n## Second part\n\n[x](#%C3%A9t%C3%A9) [y](#été) [Second part] "
+                                "[the part][second part] [Été][].\n\n[Second part]: https://example.org/defined\n")
+    assert doc is not None and not diag.items, diag.items
+    assert [n.url for n in nodes(doc) if isinstance(n, Link)] == ["#été", "#été", "https://example.org/defined",
+                                                                  "https://example.org/defined", "#été"]
+    from publish.build import read
+
+    (tmp_path / "b.md").write_text("# Intro\n\n## Second part\n\nSee [Second part] and [Intro].\n")
+    doc, diag = read(tmp_path / "b.md")
+    assert [n.url for n in nodes(doc) if isinstance(n, Link)] == ["#second-part"]  # Intro became the title
+    assert doc is not None and not diag.errors
+
+
+def test_html_blocks_keep_their_meaning(tmp_path) -> None:
+    from publish.model import Div, Link, Paragraph, nodes, plain_text
+
+    doc, diag = _read(tmp_path, '<div dir="rtl" markdown="1">\n\n## مرحبا\n\nText with a [link](https://x.org).\n\n</div>\n\n'
+                                "<details>\n<summary>Log</summary>\n\nInside *it*.\n\n</details>\n\nAfter.\n")
+    assert doc is not None and not diag.errors
+    divs = [b for b in doc.blocks if isinstance(b, Div)]
+    assert [d.attr.kv for d in divs][0] == (("dir", "rtl"),)
+    assert any(isinstance(n, Link) for n in nodes(divs[0]))
+    assert divs[1].attr.classes == ("details",) and plain_text(divs[1].content[0].content) == "Log"
+    assert plain_text(divs[1].content[1:]) == "Inside it."
+    assert isinstance(doc.blocks[-1], Paragraph) and plain_text(doc.blocks[-1].content) == "After."
