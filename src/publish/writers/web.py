@@ -58,6 +58,10 @@ MEDIA_TYPES = {
 # nothing and ``xml:lang`` only repeats ``lang``. The renderer writes both in one
 # fixed form (attribute values escaped, so text can never match), removed here.
 _XML_ONLY_ATTRS = re.compile(r' (?:epub:type|xml:lang)="[^"<>]*"')
+# Where the style and the script go (Unicode noncharacters around a name: a text
+# that held one would make the slot appear twice, which is refused below).
+_CSS_SLOT = "\ufdd0publish-css\ufdd0"
+_SCRIPT_SLOT = "\ufdd0publish-script\ufdd0"
 # A term use links to its glossary entry: it is described by the entry's definition.
 _TERM_LINK = re.compile(r'<a class="(term(?: first)?)" href="#(gloss-[^"<>]+)"')
 
@@ -144,7 +148,7 @@ def render_edition(doc: Document, options: RenderOptions, resolver: Resolver,
     frags = render_fragments(doc, HtmlContext(mode="epub", image_src=imgs))
 
     sections = [
-        {"id": s.id, "title": s.title, "title_text": s.title_text, "html": _html5(s.html),
+        {"id": s.id, "title": s.title, "title_text": s.title_text, "html": s.html,
          "notes": []}
         for s in frags.sections
     ]
@@ -158,7 +162,7 @@ def render_edition(doc: Document, options: RenderOptions, resolver: Resolver,
         if sec is None:
             raise _fail(doc, f"note {nf.number} ('{nf.annotation.id}'): its call is not in the text")
         sec["notes"].append({"id": nf.id, "number": nf.number, "kind": nf.kind,
-                             "kind_label": nf.kind_label, "html": _html5(nf.html),
+                             "kind_label": nf.kind_label, "html": nf.html,
                              "backlink": "#" + nf.anchor_id})
     sections = [s for s in sections if s["title"] is not None or s["html"].strip() or s["notes"]]
     if not sections:
@@ -173,16 +177,18 @@ def render_edition(doc: Document, options: RenderOptions, resolver: Resolver,
     csp = ("default-src 'none'; img-src data: 'self'; font-src data:; style-src 'unsafe-inline'; "
            f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'")
 
+    # The style and the script go in last, as they are (the clean-up is for markup only).
     context = {
         "lang": lang, "meta": _meta_view(doc), "L": labels, "frags": frags,
         "sections": sections, "glossary": frags.glossary, "csp": csp,
-        "css": Markup(css), "script": Markup(script), "font_css": Markup(""),
+        "css": Markup(_CSS_SLOT), "script": Markup(_SCRIPT_SLOT),
         "by": labels.fmt("by", names=labels.names(doc.meta.authors)) if doc.meta.authors else "",
     }
-    page = env.get_template(TEMPLATE).render(context)
-    font_css = _font_css(page)
-    if font_css:
-        page = env.get_template(TEMPLATE).render(dict(context, font_css=Markup(font_css)))
+    page = str(_html5(env.get_template(TEMPLATE).render(context)))
+    if page.count(_CSS_SLOT) != 1 or page.count(_SCRIPT_SLOT) != 1:
+        raise _fail(doc, f"{TEMPLATE} must hold {{{{ css }}}} and {{{{ script }}}} once each")
+    css += _font_css(page)
+    page = page.replace(_CSS_SLOT, css).replace(_SCRIPT_SLOT, script)
     return {"": page.encode("utf-8"), **imgs.files}
 
 
