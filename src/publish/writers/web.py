@@ -33,6 +33,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import jinja2
 from markupsafe import Markup
 
 from ..backmatter import labels_for
@@ -64,6 +65,29 @@ _CSS_SLOT = "\ufdd0publish-css\ufdd0"
 _SCRIPT_SLOT = "\ufdd0publish-script\ufdd0"
 # A term use links to its glossary entry: it is described by the entry's definition.
 _TERM_LINK = re.compile(r'<a class="(term(?: first)?)" href="#(gloss-[^"<>]+)"')
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates by name and source checksum, kept by this process: a
+    pure memo (the same template source compiles to the same code), so that
+    ``publish preview`` does not compile the page's template on every save."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.store: dict[tuple[str, str], object] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.store.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store[(bucket.key, bucket.checksum)] = bucket.code
+        while len(self.store) > self.size:
+            self.store.pop(next(iter(self.store)))
+
+
+_COMPILED = _CompiledTemplates()
 
 
 def _fail(doc: Document, message: str) -> RenderError:
@@ -141,6 +165,7 @@ def render_edition(doc: Document, options: RenderOptions, resolver: Resolver,
                    images: ImageMode = "inline") -> dict[str, bytes]:
     """The page (key ``""``) and, with ``images="files"``, its images (``"_files/…"``)."""
     env = templating.environment(resolver)
+    env.bytecode_cache = _COMPILED
     lang = doc.meta.lang or "en"
     labels = labels_for(lang)
     stem = Path(doc.source_path).stem if doc.source_path else "article"
