@@ -5,6 +5,7 @@ fetched. The browser tests (Playwright + Debian's chromium) are in test_preview.
 from __future__ import annotations
 
 import base64
+import shutil
 import hashlib
 import io
 import re
@@ -219,3 +220,30 @@ def test_images_inline_by_default_or_beside_the_page(pages) -> None:
 def test_render_is_deterministic(pages) -> None:
     page = pages["sample"]
     assert render_files("html", page.doc, OPTIONS, page.resolver)[""] == page.data
+
+
+def test_build_writes_the_page_and_with_the_flag_its_images_beside_it(tmp_path) -> None:
+    """``publish build --format html [--html-images files]``: one file, or the page and
+    ``<stem>_files/``; the flag is part of the cache key (switching it renders again)."""
+    from PIL import Image as PILImage
+
+    from publish.build import BuildRequest, build
+
+    src = tmp_path / "source"
+    src.mkdir()
+    PILImage.new("RGB", (40, 20), (13, 118, 128)).save(src / "dot.png")
+    (src / "pic.md").write_text("---\ntitle: Pictures\n---\n\nText.\n\n![A teal dot](dot.png)\n", encoding="utf-8")
+    shutil.copytree(ROOT / "styles", tmp_path / "styles")
+    (tmp_path / "publish.toml").write_text("")
+    out = tmp_path / "out"
+    env = {"SOURCE_DATE_EPOCH": "1632873600"}
+    report = build(BuildRequest(src / "pic.md", out, formats=("html",), lock_wait=0), environ=env)
+    assert [r.status for r in report.results] == ["written"]
+    page = (out / "pic.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in page and not (out / "pic_files").exists()
+    report = build(BuildRequest(src / "pic.md", out, formats=("html",), lock_wait=0, html_images="files"),
+                   environ=env)
+    assert [r.status for r in report.results] == ["written"]
+    page = (out / "pic.html").read_text(encoding="utf-8")
+    assert 'src="pic_files/image-01.png"' in page and "data:image/png" not in page
+    assert (out / "pic_files" / "image-01.png").read_bytes() == (src / "dot.png").read_bytes()

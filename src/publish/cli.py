@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from .diagnostics import Diagnostic, PublishError
-from .options import FORMATS, PAPERS
+from .options import FORMATS, HTML_IMAGES, PAPERS
 
 
 def _emit(diags: list[Diagnostic]) -> None:
@@ -63,7 +63,9 @@ def main() -> None:
               help="Seconds to wait for another build into the same folder (then exit 4).")
 @click.option("--strict/--no-strict", default=None,
               help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
-def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict) -> None:
+@click.option("--html-images", type=click.Choice(HTML_IMAGES), default="inline", show_default=True,
+              help="HTML edition: images as data: URIs in the page, or as files in OUT/<stem>_files/.")
+def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict, html_images) -> None:
     """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
     from .build import BuildRequest
 
@@ -78,6 +80,7 @@ def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_
         timeout=timeout or cfg.timeout,
         lock_wait=lock_wait,
         strict=cfg.strict if strict is None else strict,
+        html_images=html_images,
     )
     sys.exit(_run_build(req, quiet))
 

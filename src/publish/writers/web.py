@@ -218,4 +218,4 @@ def render_edition(doc: Document, options: RenderOptions, resolver: Resolver,
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> dict[str, bytes]:
-    return render_edition(doc, options, resolver)
+    return render_edition(doc, options, resolver, images=options.html_images)
