@@ -74,7 +74,7 @@ def _fake_renderer(payloads: dict[str, bytes]):
         for fmt in formats:
             if on_event:
                 on_event(fmt, "rendering", {})
-            yield fmt, payloads[fmt], [], 0.0
+            yield fmt, {"": payloads[fmt]}, [], 0.0  # a writer's files: "" is the main one
     return fake
 
 

@@ -44,7 +44,7 @@ WRITERS: dict[str, Writer] = {w.name: w for w in (
            ("weasyprint", "pydyf", "jinja2", "latex2mathml", *_READER_LIBS)),
     Writer("epub", "epub", "publish.writers.epub",
            ("epub.css", "fonts/**/*", "templates/epub/**/*", "images/**/*"),
-           ("ebooklib", "lxml", "jinja2", "latex2mathml", *_READER_LIBS)),
+           ("ebooklib", "lxml", "jinja2", "latex2mathml", "pillow", "fonttools", *_READER_LIBS)),
     Writer("docx", "docx", "publish.writers.docx",
            ("reference.docx",),
            ("python-docx", "lxml", "latex2mathml", *_READER_LIBS)),

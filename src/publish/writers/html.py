@@ -445,7 +445,13 @@ class _Renderer:
             if rows:
                 parts.append(self._el(tag, self.rows(rows, node.colspecs, head=tag == "thead")))
         table = self._el("table", "\n".join(parts), _attr_pairs(node.attr, tuple(classes)))
-        return self._el("div", table, [("class", "table-wrap")])
+        if self.phrasing:
+            return self._el("div", table, [("class", "table-wrap")])
+        # the wrapper scrolls a wide table on a small screen: a named region that the
+        # keyboard can reach and scroll (WCAG 2.1.1; Ace: scrollable-region-focusable)
+        name = " ".join(plain_text(node.caption).split()) or self.labels["table"]
+        return self._el("div", table, [("class", "table-wrap"), ("role", "region"),
+                                       ("aria-label", name), ("tabindex", "0")])
 
     def rows(self, rows: tuple[Row, ...], colspecs: tuple[ColSpec, ...], head: bool) -> str:
         """The rows of one table section; each cell takes its column's alignment
