@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 import publish.build as build_mod
+from publish.writers import WRITERS
 from publish.build import BuildRequest, build
 from publish.cli import main
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reader"
 PUBLISH = [sys.executable, "-m", "publish"]
 ENV = {"SOURCE_DATE_EPOCH": "1632873600"}
-FORMATS = ("pdf", "epub", "docx")
+FORMATS = tuple(WRITERS)  # every format of the writers' table
 JOURNAL = ".publish-txn.json"  # the commit journal (see publish.txn)
 
 
