@@ -91,8 +91,12 @@ def series(browser, project: Path, rounds: int, formats: tuple[str, ...]) -> lis
 
 
 def summary(rows: list[dict]) -> dict:
-    return {k: {"median": round(statistics.median(r[k] for r in rows)),
-                "max": round(max(r[k] for r in rows))} for k in ("render", "sse", "dcl", "shown")}
+    out: dict = {"rounds": len(rows)}
+    for k in ("render", "sse", "dcl", "shown"):
+        xs = sorted(r[k] for r in rows)
+        out[k] = {"median": round(statistics.median(xs)), "p90": round(xs[int(0.9 * (len(xs) - 1))]),
+                  "max": round(xs[-1]), "under_500": sum(x < 500 for x in xs)}
+    return out
 
 
 def main() -> None:

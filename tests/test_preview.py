@@ -234,6 +234,37 @@ def test_axe_core_finds_no_violation(browser, preview, scheme) -> None:
         ctx.close()
 
 
+@pytest.mark.parametrize("name", ("tables", "sample"))
+def test_axe_core_finds_no_violation_in_tables_figures_math_and_every_node(browser, name, tmp_path) -> None:
+    """The hand-built documents: every node type, tables, figures and math, on a narrow screen."""
+    if not AXE.is_file():
+        _missing(f"axe-core is not installed in {AXE.parent} (make setup runs scripts/install-axe.sh)")
+    from samples import sample_document, tables_document, write_sample_images
+
+    from publish.build import render_files
+    from publish.options import RenderOptions
+    from publish.resources import Resolver
+
+    if name == "tables":
+        write_sample_images(tmp_path)
+        doc, resolver = tables_document(), Resolver(tmp_path, ROOT / "styles")
+    else:
+        doc, resolver = sample_document(), Resolver(ROOT / "tests", ROOT / "styles")
+    page_file = tmp_path / f"{name}.html"
+    page_file.write_bytes(render_files("html", doc, RenderOptions(epoch=1), resolver)[""])
+    for width in (375, 1280):
+        ctx, page, console = _page(browser, page_file.as_uri(), width=width)
+        try:
+            assert console.problems == []
+            ctx2, page2, _ = _page(browser, page_file.as_uri(), width=width, bypass_csp=True)
+            page2.add_script_tag(path=str(AXE))
+            result = page2.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            assert [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]] == []
+            ctx2.close()
+        finally:
+            ctx.close()
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_screenshots_for_review(browser, preview, width) -> None:
     for scheme in ("light", "dark"):
