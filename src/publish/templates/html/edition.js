@@ -31,7 +31,7 @@
   document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") hide(); });
   addEventListener("scroll", function () { if (current) show(current); }, { passive: true });
   /* Notes: on wide screens, each in the margin beside its call, never overlapping. */
-  var wide = matchMedia("screen and (min-width: 72em)");
+  var wide = matchMedia("screen and (min-width: 60em)");
   function place() {
     root.classList.toggle("sidenotes", wide.matches);
     var last = -Infinity;
