@@ -401,7 +401,10 @@ def run(source: Path, out_dir: Path, *, host: str, port: int, formats: tuple[str
         return 2
     preview.start()
     say(f"previewing {source} at {preview.url} (Ctrl-C to stop)")
-    if open_browser:
+    # Without a display, Python's webbrowser would start a text-mode browser in this
+    # terminal (lynx, w3m): only a graphical one is opened; the address is printed anyway.
+    graphical = sys.platform != "linux" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if open_browser and graphical:
         try:
             webbrowser.open(preview.url)
         except Exception:  # noqa: BLE001 - no browser: the address is printed
