@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 import publish.build as build_mod
 from conftest import small_project
+from publish.writers import WRITERS
 from publish.build import BuildRequest, build
 from publish.cli import main
 
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reader"
 PUBLISH = [sys.executable, "-m", "publish"]
 ENV = {"SOURCE_DATE_EPOCH": "1632873600"}
-FORMATS = ("pdf", "epub", "docx")
+FORMATS = tuple(WRITERS)  # every format of the writers' table
 JOURNAL = ".publish-txn.json"  # the commit journal (see publish.txn)
 
 
