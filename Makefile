@@ -21,9 +21,10 @@ setup: system-deps tools $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
-# Ace by DAISY (npm) into .tools/, for the EPUB accessibility tests
+# Ace by DAISY and axe-core (npm) into .tools/, for the EPUB and HTML accessibility tests
 tools: system-deps
 	@bash scripts/install-ace.sh
+	@bash scripts/install-axe.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,4 +41,4 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf out/*.pdf out/*.epub out/*.docx out/.publish-cache out/.publish.lock
+	rm -rf out/*.pdf out/*.epub out/*.docx out/*.html out/*_files out/.publish-cache out/.publish.lock

@@ -48,3 +48,17 @@ def back_headings(doc) -> list[str]:
     b = back_matter(doc)
     present = (("glossary", b.glossary), ("voices", b.voices), ("sources", b.sources), ("colophon", True))
     return [b.labels[key] for key, items in present if items]
+
+
+def small_project(tmp_path: Path) -> Path:
+    """A small project: the refs fixture with its side files and a private copy of
+    styles/; returns the source's path."""
+    import shutil
+
+    fixture = ROOT / "tests" / "fixtures" / "reader"
+    src = tmp_path / "proj" / "source"
+    src.mkdir(parents=True)
+    for name in ("refs.md", "refs.glossary.yaml", "refs.annotations.yaml", "refs.people.yaml"):
+        shutil.copy(fixture / name, src / name)
+    shutil.copytree(ROOT / "styles", tmp_path / "proj" / "styles")
+    return src / "refs.md"

@@ -46,3 +46,14 @@ def test_editorial_sources_stay_out_and_note_heads_carry_titles() -> None:
     labels = labels_for("en")
     assert note_head(Annotation(id="x", kind="update", body=(), title="The review"), labels) == "Update. The review"
     assert note_head(Annotation(id="y", kind="footnote", body=()), labels) == ""
+
+
+def test_a_date_written_in_words_is_shown_as_written() -> None:
+    from publish.backmatter import display_date
+
+    doc = sample_document()
+    words = replace(doc.meta, date="2006-07-17", date_text="July 17, 2006")
+    assert display_date(words) == "July 17, 2006"
+    assert display_date(replace(words, date_text="")) == "17 July 2006"
+    assert published_line(replace(doc, meta=replace(words, publisher="")), labels_for("en")) == \
+        "Published July 17, 2006."

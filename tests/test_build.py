@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,22 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import small_project
 from publish.build import BuildLock, BuildRequest, build
 from publish.diagnostics import PublishError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reader"
 PUBLISH = [sys.executable, "-m", "publish"]
-
-
-def _project(tmp_path: Path) -> Path:
-    """A small project: a source with side files and a private copy of styles/."""
-    src = tmp_path / "proj" / "source"
-    src.mkdir(parents=True)
-    for name in ("refs.md", "refs.glossary.yaml", "refs.annotations.yaml", "refs.people.yaml"):
-        shutil.copy(FIXTURE / name, src / name)
-    shutil.copytree(ROOT / "styles", tmp_path / "proj" / "styles")
-    return src / "refs.md"
 
 
 def _snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
@@ -41,7 +31,7 @@ def _run(args: list[str], cwd: Path | None = None, env: dict | None = None, **kw
 
 
 def test_build_writes_every_requested_format_and_rebuild_with_nothing_changed_rewrites_nothing(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     r = _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"])
     assert r.returncode == 0, r.stderr
@@ -54,7 +44,7 @@ def test_build_writes_every_requested_format_and_rebuild_with_nothing_changed_re
 
 
 def test_a_change_rebuilds_exactly_the_formats_it_affects(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     req = BuildRequest(src, out, formats=("epub", "docx"), lock_wait=0)
     env = {"SOURCE_DATE_EPOCH": "1632873600"}
@@ -84,7 +74,7 @@ def test_a_change_rebuilds_exactly_the_formats_it_affects(tmp_path: Path) -> Non
 
 
 def test_input_error_leaves_previous_outputs_byte_identical(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     assert _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"]).returncode == 0
     before = _snapshot(out)
@@ -97,7 +87,7 @@ def test_input_error_leaves_previous_outputs_byte_identical(tmp_path: Path) -> N
 
 
 def test_render_failure_keeps_every_previous_output_and_exits_3(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     assert _run(["build", str(src), "--out", str(out), "--format", "epub", "--format", "docx"]).returncode == 0
     before = _snapshot(out)
@@ -112,7 +102,7 @@ def test_render_failure_keeps_every_previous_output_and_exits_3(tmp_path: Path) 
 
 
 def test_time_limit_exits_3_and_keeps_output(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     assert _run(["build", str(src), "--out", str(out), "--format", "pdf"]).returncode == 0
     before = _snapshot(out)
@@ -123,7 +113,7 @@ def test_time_limit_exits_3_and_keeps_output(tmp_path: Path) -> None:
 
 
 def test_killed_build_leaves_outputs_and_no_temporary_files(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     assert _run(["build", str(src), "--out", str(out)]).returncode == 0
     before = _snapshot(out)
@@ -146,7 +136,7 @@ def test_killed_build_leaves_outputs_and_no_temporary_files(tmp_path: Path) -> N
 
 
 def test_concurrent_builds_are_serialised_by_the_lock(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     with BuildLock(out):
@@ -163,7 +153,7 @@ def test_concurrent_builds_are_serialised_by_the_lock(tmp_path: Path) -> None:
 
 
 def test_lock_waits_for_a_running_build(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     lock = BuildLock(out).__enter__()
@@ -177,7 +167,7 @@ def test_lock_waits_for_a_running_build(tmp_path: Path) -> None:
 
 
 def test_config_defaults_and_unknown_keys(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     proj = src.parent.parent
     (proj / "publish.toml").write_text('source = "source/refs.md"\nformats = ["docx"]\nout = "build"\n')
     r = _run(["build", "-q"], cwd=proj)
@@ -201,7 +191,7 @@ def test_reproducible_across_runs_time_zones_hash_seeds_and_folders(tmp_path: Pa
 
 
 def test_without_source_date_epoch_outputs_are_dated_by_their_inputs(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     outs = []
     for n in range(2):
@@ -215,7 +205,7 @@ def test_without_source_date_epoch_outputs_are_dated_by_their_inputs(tmp_path: P
 
 
 def test_lock_error_is_exit_4_in_api(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     with BuildLock(out):
@@ -228,7 +218,7 @@ def test_watch_rebuilds_on_save_survives_bad_edits_and_stops_on_ctrl_c(tmp_path:
     import queue
     import threading
 
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     env = dict(os.environ, SOURCE_DATE_EPOCH="1632873600", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([*PUBLISH, "watch", str(src), "--out", str(out), "--format", "docx"],

@@ -3,6 +3,7 @@ templates print what they are given, and WeasyPrint's advisories stay closed."""
 
 from __future__ import annotations
 
+
 import io
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from audit import AUDIT, library_probe
 from publish.build import load, render
 from publish.options import RenderOptions
 from publish.resources import Resolver
@@ -146,20 +148,7 @@ def test_presentational_hint_attributes_are_refused(tmp_path: Path) -> None:
     assert "presentational_hints" not in (ROOT / "src" / "publish" / "writers" / "pdf.py").read_text()
 
 
-# Installed as sitecustomize, so every Python process of the build (the CLI and
-# the spawned format workers) records what it opens, connects to or runs.
-AUDIT = textwrap.dedent('''
-    import os, sys
-    if os.environ.get("PUBLISH_AUDIT_LOG"):
-        LOG = os.open(os.environ["PUBLISH_AUDIT_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        def hook(event, args):
-            if event == "open" and isinstance(args[0], (str, bytes)):
-                p = os.fsdecode(args[0])
-                os.write(LOG, ("open\\t" + os.path.abspath(p) + "\\n").encode("utf-8", "replace"))
-            elif event.startswith("socket.") or event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn"):
-                os.write(LOG, (event + "\\t" + repr(args)[:200] + "\\n").encode("utf-8", "replace"))
-        sys.addaudithook(hook)
-''')
+
 
 
 def _audited_build(tmp_path: Path, src: Path, name: str) -> tuple[subprocess.CompletedProcess, list[str]]:
@@ -173,12 +162,6 @@ def _audited_build(tmp_path: Path, src: Path, name: str) -> tuple[subprocess.Com
                         "--no-cache", "-q"], capture_output=True, text=True, env=env, cwd=src.parent.parent)
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     return r, [ln for ln in lines if not ln.startswith("open\t" + str(site))]
-
-
-def _library_probe(event: str) -> bool:
-    import re
-
-    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|/usr/bin/gcc|/usr/bin/cc)', \[", event))
 
 
 def _allowed(path: str, project: Path) -> bool:
@@ -240,7 +223,7 @@ def test_hostile_sources_read_nothing_outside_and_open_no_socket(tmp_path: Path)
     # WeasyPrint's cffi library loading asks ldconfig/ld where libpango & co. live when it is
     # imported: a fixed command, the same for every input. Nothing else may run or connect.
     spawned = [e for e in events if not e.startswith("open\t")]
-    assert not [e for e in spawned if not _library_probe(e)], "a socket or process was created"
+    assert not [e for e in spawned if not library_probe(e)], "a socket or process was created"
     for target in (str(secret), "/etc/passwd", "/etc/hostname"):
         assert not [p for p in opened if os.path.realpath(p) == target], target
     outside = sorted({p for p in opened if not _allowed(p, tmp_path)})

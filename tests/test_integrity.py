@@ -25,6 +25,8 @@ import pytest
 from click.testing import CliRunner
 
 import publish.build as build_mod
+from conftest import small_project
+from publish.writers import WRITERS
 from publish.build import BuildRequest, build
 from publish.cli import main
 
@@ -32,17 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reader"
 PUBLISH = [sys.executable, "-m", "publish"]
 ENV = {"SOURCE_DATE_EPOCH": "1632873600"}
-FORMATS = ("pdf", "epub", "docx")
+FORMATS = tuple(WRITERS)  # every format of the writers' table
 JOURNAL = ".publish-txn.json"  # the commit journal (see publish.txn)
-
-
-def _project(tmp_path: Path) -> Path:
-    src = tmp_path / "proj" / "source"
-    src.mkdir(parents=True)
-    for name in ("refs.md", "refs.glossary.yaml", "refs.annotations.yaml", "refs.people.yaml"):
-        shutil.copy(FIXTURE / name, src / name)
-    shutil.copytree(ROOT / "styles", tmp_path / "proj" / "styles")
-    return src / "refs.md"
 
 
 def _files(out: Path) -> dict[str, tuple[bytes, int]]:
@@ -95,7 +88,7 @@ def _cli(args: list[str]) -> tuple[int, str, BaseException | None]:
 def test_a_file_changed_during_the_build_makes_the_next_build_render(tmp_path: Path, changed: str) -> None:
     """The input is changed after it was read, while the format renders: the
     output shows the old text, so the next build must not call it cached."""
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     target = {"source": src, "side file": src.parent / "refs.people.yaml",
               "style": src.parent.parent / "styles" / "epub.css"}[changed]
@@ -124,7 +117,7 @@ def test_a_file_changed_during_the_build_makes_the_next_build_render(tmp_path: P
 def test_an_image_changed_during_the_build_makes_the_next_build_render(tmp_path: Path) -> None:
     from PIL import Image
 
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     img = src.parent / "pic.png"
     Image.new("RGB", (20, 10), (200, 0, 0)).save(img)
     src.write_text(src.read_text() + "\n![A picture](pic.png)\n")
@@ -144,7 +137,7 @@ def test_watch_with_rapid_saves_ends_with_the_last_text(tmp_path: Path) -> None:
     import queue
     import threading
 
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONUNBUFFERED="1", **ENV)
     proc = subprocess.Popen([*PUBLISH, "watch", str(src), "--out", str(out), "--format", "docx"],
@@ -192,7 +185,7 @@ def test_watch_with_rapid_saves_ends_with_the_last_text(tmp_path: Path) -> None:
 
 
 def test_a_cached_build_repeats_the_warnings_of_its_source(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     glossary = src.parent / "refs.glossary.yaml"
     glossary.write_text(glossary.read_text() + "- id: unused\n  term: UNUSED\n  definition: Never used.\n")
     out = tmp_path / "out"
@@ -222,7 +215,7 @@ def _assert_one_line_error(code: int, err: str, exc, path: Path, *needles: str) 
 
 
 def test_output_folder_is_a_file(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     out.write_text("not a folder")
     code, err, exc = _cli(["build", str(src), "--out", str(out), "--format", "docx"])
@@ -231,7 +224,7 @@ def test_output_folder_is_a_file(tmp_path: Path) -> None:
 
 
 def test_output_folder_under_a_file(tmp_path: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     (tmp_path / "afile").write_text("x")
     out = tmp_path / "afile" / "sub" / "out"
     code, err, exc = _cli(["build", str(src), "--out", str(out), "--format", "docx"])
@@ -241,7 +234,7 @@ def test_output_folder_under_a_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("err_no, needle", [(errno.EACCES, "permission denied"),
                                              (errno.EROFS, "read-only file system")])
 def test_output_folder_cannot_be_created(tmp_path: Path, monkeypatch, err_no: int, needle: str) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "locked" / "out"
     real_mkdir = os.mkdir
 
@@ -260,7 +253,7 @@ def test_output_folder_cannot_be_created(tmp_path: Path, monkeypatch, err_no: in
 def test_output_folder_not_writable_keeps_previous_outputs(tmp_path: Path, monkeypatch, err_no: int, needle: str) -> None:
     """Read-only or without write permission (as root, permissions do not bind:
     the refusal is injected where the kernel would give it)."""
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setattr(build_mod, "render_parallel", _fake_renderer(_payloads("old")))
     assert _cli(["build", str(src), "--out", str(out), "-q"])[0] == 0
@@ -290,7 +283,7 @@ def test_output_folder_not_writable_keeps_previous_outputs(tmp_path: Path, monke
 
 
 def test_output_name_taken_by_a_folder(tmp_path: Path, monkeypatch) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setattr(build_mod, "render_parallel", _fake_renderer(_payloads("old")))
     assert _cli(["build", str(src), "--out", str(out), "-q"])[0] == 0
@@ -308,7 +301,7 @@ def test_output_name_taken_by_a_folder(tmp_path: Path, monkeypatch) -> None:
                                              (errno.EDQUOT, "disk quota exceeded")])
 def test_full_disk_or_quota_is_one_line_and_keeps_previous_outputs(tmp_path: Path, monkeypatch, err_no: int,
                                                                      needle: str) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     monkeypatch.setattr(build_mod, "render_parallel", _fake_renderer(_payloads("old")))
     assert _cli(["build", str(src), "--out", str(out), "-q"])[0] == 0
@@ -373,7 +366,7 @@ def _counted_build(src: Path, out: Path, monkeypatch, payloads, **inject) -> tup
 
 
 def _prepare_previous_set(tmp_path: Path, monkeypatch) -> tuple[Path, Path, dict]:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = tmp_path / "out"
     with monkeypatch.context() as m:
         m.setattr(build_mod, "render_parallel", _fake_renderer(_payloads("old")))
@@ -506,7 +499,7 @@ def _fill(mnt: Path, leave: int) -> Path:
 
 
 def test_real_full_disk_sweep_leaves_old_or_new_set(tmp_path: Path, small_fs: Path, monkeypatch) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = small_fs / "out"
     with monkeypatch.context() as m:
         m.setattr(build_mod, "render_parallel", _fake_renderer(_payloads("old", 60_000)))
@@ -537,7 +530,7 @@ def test_real_full_disk_sweep_leaves_old_or_new_set(tmp_path: Path, small_fs: Pa
 def test_real_full_disk_end_to_end(tmp_path: Path, small_fs: Path) -> None:
     """The real CLI and real writers on a real full disk: exit 5, one line,
     previous EPUB and DOCX byte-identical (the EPUB is no longer replaced alone)."""
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = small_fs / "out"
     env = dict(os.environ, **ENV)
     args = [*PUBLISH, "build", str(src), "--out", str(out), "--format", "epub", "--format", "docx", "-q"]
@@ -558,7 +551,7 @@ def test_real_full_disk_end_to_end(tmp_path: Path, small_fs: Path) -> None:
 
 
 def test_real_read_only_folder(tmp_path: Path, small_fs: Path) -> None:
-    src = _project(tmp_path)
+    src = small_project(tmp_path)
     out = small_fs / "out"
     env = dict(os.environ, **ENV)
     args = [*PUBLISH, "build", str(src), "--out", str(out), "--format", "docx", "-q"]

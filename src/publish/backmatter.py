@@ -15,7 +15,7 @@ from typing import Mapping
 
 import yaml
 
-from .model import Annotation, Document, Inline, Source
+from .model import Annotation, Document, Inline, Meta, Source
 from .writers.common import human_date, join_names
 
 
@@ -96,9 +96,15 @@ def note_head(ann: Annotation, labels: Labels) -> str:
     return ". ".join(x for x in (labels.kind(ann.kind), ann.title) if x)
 
 
+def display_date(meta: Meta) -> str:
+    """The date as readers see it: the source's own words when the date was not
+    ISO (``meta.date_text``), else the ISO date spelt out ("September 2021")."""
+    return meta.date_text or (human_date(meta.date) if meta.date else "")
+
+
 def published_line(doc: Document, labels: Labels) -> str:
     m = doc.meta
-    date = human_date(m.date) if m.date else ""
+    date = display_date(m)
     if m.publisher and date:
         return labels.fmt("published-by-on", publisher=m.publisher, date=date)
     if m.publisher:

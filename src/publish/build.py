@@ -411,6 +411,8 @@ def options_key(fmt: str, options: RenderOptions, epoch_from_env: bool) -> str:
         "publish": __version__,
         "libraries": _library_versions(fmt),
     }
+    if fmt == "html":
+        payload["images"] = options.html_images
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -530,6 +532,7 @@ class BuildRequest:
     timeout: float = DEFAULT_TIMEOUT
     lock_wait: float = 30.0
     strict: bool = False  # warnings are errors (nothing is written)
+    html_images: str = "inline"  # the HTML edition's images: "inline" (data: URIs) or "files"
 
 
 @dataclass
@@ -585,7 +588,8 @@ def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, s
     except ValueError as exc:
         raise BadEnvironment(Diagnostic("SOURCE_DATE_EPOCH", 1, 1, "error", str(exc))) from None
     formats = tuple(dict.fromkeys(formats))
-    base_options = RenderOptions.from_env(paper=req.paper, environ=env)  # type: ignore[arg-type]
+    base_options = RenderOptions.from_env(paper=req.paper, environ=env,  # type: ignore[arg-type]
+                                          html_images=req.html_images)  # type: ignore[arg-type]
 
     prepare_out_dir(out_dir)
     lock = BuildLock(out_dir, wait=req.lock_wait, on_wait=lambda m: emit("*", "waiting", {"message": m}))
@@ -653,7 +657,7 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
     if not epoch_from_env:
         # No SOURCE_DATE_EPOCH: date outputs by their newest input (as read), so
         # that identical inputs still give identical bytes.
-        options = RenderOptions(paper=base_options.paper,
+        options = RenderOptions(paper=base_options.paper, html_images=base_options.html_images,
                                 epoch=int(max(resolver.snapshot[str(p)].mtime for p in source_files)))
     jobs = req.jobs or os.cpu_count() or 1
     rendered: dict[str, tuple[dict[str, bytes], float]] = {}

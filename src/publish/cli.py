@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from .diagnostics import Diagnostic, PublishError
-from .options import FORMATS, PAPERS
+from .options import FORMATS, HTML_IMAGES, PAPERS
 
 
 def _emit(diags: list[Diagnostic]) -> None:
@@ -63,7 +63,9 @@ def main() -> None:
               help="Seconds to wait for another build into the same folder (then exit 4).")
 @click.option("--strict/--no-strict", default=None,
               help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
-def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict) -> None:
+@click.option("--html-images", type=click.Choice(HTML_IMAGES), default="inline", show_default=True,
+              help="HTML edition: images as data: URIs in the page, or as files in OUT/<stem>_files/.")
+def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict, html_images) -> None:
     """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
     from .build import BuildRequest
 
@@ -78,6 +80,7 @@ def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_
         timeout=timeout or cfg.timeout,
         lock_wait=lock_wait,
         strict=cfg.strict if strict is None else strict,
+        html_images=html_images,
     )
     sys.exit(_run_build(req, quiet))
 
@@ -252,3 +255,34 @@ def watch(source, out_dir, formats, paper, strict) -> None:
     except KeyboardInterrupt:
         pass
     click.echo("stopped", err=True)
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: out/).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (only this machine by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port (0: any free one; a busy port falls back to a free one).")
+@click.option("--format", "formats", type=click.Choice([f for f in FORMATS if f != "html"]), multiple=True,
+              help="Format rebuilt in the background (repeatable). Default: every other format.")
+@click.option("--no-background", is_flag=True, help="Build only the HTML edition.")
+@click.option("--open/--no-open", "open_browser", default=True, help="Open the page in a browser, if there is one.")
+@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
+@click.option("--strict/--no-strict", default=None,
+              help="Treat every warning as an error (default: strict in publish.toml).")
+def preview(source, out_dir, host, port, formats, no_background, open_browser, paper, strict) -> None:
+    """Serve the HTML edition on 127.0.0.1, rebuild and reload it on every save (Ctrl-C stops)."""
+    from .preview import run
+
+    cfg = _config()
+    src = _source_or_exit(source, cfg.source)
+    others = () if no_background else (tuple(dict.fromkeys(formats))
+                                       or tuple(f for f in (cfg.formats or FORMATS) if f != "html"))
+
+    def say(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    sys.exit(run(src, Path(out_dir or cfg.out), host=host, port=port, formats=others,
+                 paper=paper or cfg.paper, strict=cfg.strict if strict is None else strict,
+                 timeout=cfg.timeout, open_browser=open_browser, say=say))

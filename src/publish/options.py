@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Paper = Literal["a4", "letter"]
+HtmlImages = Literal["inline", "files"]
 from .writers import WRITERS
 
 FORMATS: tuple[str, ...] = tuple(WRITERS)
 PAPERS: tuple[str, ...] = ("a4", "letter")
+HTML_IMAGES: tuple[str, ...] = ("inline", "files")
 
 
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: beyond that no format can write the date
@@ -37,10 +39,13 @@ class RenderOptions:
     # (PDF/DOCX/EPUB modification dates, zip entry times). From SOURCE_DATE_EPOCH
     # when set; otherwise the time of the run.
     epoch: int = 0
+    # The HTML edition's images: data: URIs in the page, or files in <stem>_files/.
+    html_images: HtmlImages = "inline"
 
     @classmethod
-    def from_env(cls, paper: Paper = "a4", environ: dict[str, str] | None = None) -> "RenderOptions":
+    def from_env(cls, paper: Paper = "a4", environ: dict[str, str] | None = None,
+                 html_images: HtmlImages = "inline") -> "RenderOptions":
         env = os.environ if environ is None else environ
         epoch = epoch_from(env)
-        return cls(paper=paper, epoch=int(time.time()) if epoch is None else epoch)
+        return cls(paper=paper, epoch=int(time.time()) if epoch is None else epoch, html_images=html_images)
 

@@ -17,16 +17,18 @@ words (counted with multiplicity) found in the output.
 
 from __future__ import annotations
 
+
 import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from audit import AUDIT, library_probe  # tests/ is on sys.path (test_corpus.py, bench/corpus.py)
 
 CORPUS = Path(__file__).resolve().parent
 DOCS = CORPUS / "docs"
@@ -101,20 +103,7 @@ def output_text(path: Path) -> str:
 
 # --------------------------------------------------------------------------- building
 
-# Installed as sitecustomize: every Python process of the build (the CLI and its
-# spawned format workers) records what it opens, connects to or runs.
-AUDIT = textwrap.dedent('''
-    import os, sys
-    if os.environ.get("PUBLISH_AUDIT_LOG"):
-        LOG = os.open(os.environ["PUBLISH_AUDIT_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        def hook(event, args):
-            if event == "open" and isinstance(args[0], (str, bytes)):
-                p = os.fsdecode(args[0])
-                os.write(LOG, ("open\\t" + os.path.abspath(p) + "\\n").encode("utf-8", "replace"))
-            elif event.startswith("socket.") or event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn"):
-                os.write(LOG, (event + "\\t" + repr(args)[:200] + "\\n").encode("utf-8", "replace"))
-        sys.addaudithook(hook)
-''')
+
 
 
 @dataclass
@@ -188,12 +177,6 @@ def build_pandoc(doc: Path, out: Path) -> Build:
 
 # --------------------------------------------------------------------------- audit
 
-def _library_probe(event: str) -> bool:
-    # WeasyPrint's cffi asks ldconfig/ld where libpango & co. live when it is imported
-    return bool(re.match(r"subprocess\.Popen\t\('(/sbin/ldconfig|ld|gcc|cc|x86_64-linux-gnu-gcc|/usr/bin/ld|"
-                         r"/usr/bin/gcc|/usr/bin/cc)', \[", event))
-
-
 def _allowed(path: str, out: Path) -> bool:
     import site
     import sysconfig
@@ -213,7 +196,7 @@ def _allowed(path: str, out: Path) -> bool:
 
 def audit_problems(b: Build, out: Path) -> list[str]:
     """Sockets, processes and reads outside the corpus folder, styles/ and the libraries."""
-    spawned = [e for e in b.events if not e.startswith("open\t") and not _library_probe(e)]
+    spawned = [e for e in b.events if not e.startswith("open\t") and not library_probe(e)]
     opened = [e.split("\t", 1)[1] for e in b.events if e.startswith("open\t")]
     outside = sorted({p for p in opened if not _allowed(p, out)})
     return spawned + [f"read outside the tree: {p}" for p in outside]

@@ -48,4 +48,7 @@ WRITERS: dict[str, Writer] = {w.name: w for w in (
     Writer("docx", "docx", "publish.writers.docx",
            ("reference.docx",),
            ("python-docx", "lxml", "latex2mathml", *_READER_LIBS)),
+    Writer("html", "html", "publish.writers.web",
+           ("html.css", "templates/html/**/*", "images/**/*", "fonts/**/*"),
+           ("jinja2", "latex2mathml", "fonttools", *_READER_LIBS)),
 )}

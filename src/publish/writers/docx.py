@@ -53,9 +53,9 @@ from ..model import (
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import _ooxml as ox
-from ..backmatter import back_matter, note_head
+from ..backmatter import back_matter, display_date, note_head
 from ._omml import omml
-from .common import CJK_RUN, human_date
+from .common import CJK_RUN
 
 REFERENCE = "reference.docx"
 
@@ -662,7 +662,7 @@ class _Writer:
         para("Series Note", m.series_note)
         if m.authors:
             para("Byline", self.back.labels.fmt("by", names=self.back.labels.names(m.authors)))
-        para("Dateline", ", ".join(x for x in (m.publisher, human_date(m.date)) if x))
+        para("Dateline", ", ".join(x for x in (m.publisher, display_date(m)) if x))
 
     def back_matter(self, body) -> None:
         """Glossary, voices, sources and colophon: the same data and headings as

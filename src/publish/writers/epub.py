@@ -33,12 +33,12 @@ from lxml import etree
 from markupsafe import escape
 
 from ..diagnostics import Diagnostic, RenderError
-from ..backmatter import Labels, labels_for
+from ..backmatter import Labels, display_date, labels_for
 from ..model import Document, Heading, Image, Math, Meta, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import Resolver
 from . import cover, fonts, templating
-from .common import human_date, join_names, repack_zip
+from .common import join_names, repack_zip
 from .html import HtmlContext, lang_wrap, render_fragments, rendered_ids, split_sections
 from .mathml import MATHML_NS
 
@@ -145,7 +145,7 @@ def _cover_svg(env, doc: Document, alt: str) -> bytes:
         width=width, height=height, margin=margin, band=band, alt=alt,
         band_lines=lines(meta.publisher, 86, 220) if meta.publisher else [],
         title_lines=title, author_lines=byline,
-        date_lines=lines(human_date(meta.date), 64, height - 200) if meta.date else [],
+        date_lines=lines(display_date(meta), 64, height - 200) if display_date(meta) else [],
     )
     return svg.encode("utf-8")
 
@@ -225,7 +225,7 @@ def _id_map(doc: Document, parts: list[_Part]) -> dict[str, str]:
 def _meta_view(doc: Document, ident: str) -> dict[str, Any]:
     """Metadata for the templates, Chinese runs tagged (values are Markup)."""
     m = doc.meta
-    published = ", ".join(x for x in (m.publisher, human_date(m.date) if m.date else "") if x)
+    published = ", ".join(x for x in (m.publisher, display_date(m)) if x)
     return {
         "title": lang_wrap(m.title),
         "subtitle": lang_wrap(m.subtitle),

@@ -27,7 +27,8 @@ from ..diagnostics import Diagnostic, RenderError
 from ..model import Document, Image, Pos, Text, nodes, plain_text
 from ..options import RenderOptions
 from ..resources import ResourceError, Resolver
-from .common import human_date, join_names
+from ..backmatter import display_date
+from .common import join_names
 from .html import Fragments, HtmlContext, render_fragments
 from .templating import environment
 
@@ -222,7 +223,7 @@ def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placem
         paper=options.paper,
         note_placement=placement,
         created=created,
-        date_text=human_date(doc.meta.date) if doc.meta.date else "",
+        date_text=display_date(doc.meta),
         byline=join_names(doc.meta.authors),
     )
     if fixes:
