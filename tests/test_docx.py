@@ -31,7 +31,7 @@ EPOCH = 1632000000  # 2021-09-18T21:20:00Z
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W, "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
       "dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/"}
-STYLES = ROOT / "styles"
+STYLES = ROOT / "src" / "publish" / "styles"
 
 
 def _w(name: str) -> str:

@@ -55,7 +55,7 @@ EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 
 
 def _resolver(source_dir: Path) -> Resolver:
-    return Resolver(source_dir=source_dir.resolve(), styles_dir=(ROOT / "styles").resolve())
+    return Resolver(source_dir=source_dir.resolve(), styles_dir=(ROOT / "src" / "publish" / "styles").resolve())
 
 
 def _render_quietly(doc: Document, resolver: Resolver, options: RenderOptions = OPTIONS) -> bytes:
@@ -697,7 +697,7 @@ def test_reader_view_of_the_article(books) -> None:
 
 
 def test_stylesheet_leaves_sizes_and_colours_to_the_reader() -> None:
-    css = (ROOT / "styles" / "epub.css").read_text(encoding="utf-8")
+    css = (ROOT / "src" / "publish" / "styles" / "epub.css").read_text(encoding="utf-8")
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     assert not re.search(r"\d(px|pt|pc|cm|mm|in)\b", css), "absolute units"
     for prop in re.findall(r"(?<![-\w])(color|background(?:-color)?)\s*:\s*([^;}]+)", css):

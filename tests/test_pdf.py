@@ -127,7 +127,7 @@ def dest_pages(reader: PdfReader) -> dict[str, int]:
 def render(doc: Document, paper: str = "a4", styles_dir: Path | None = None,
            source_dir: Path | None = None) -> bytes:
     resolver = Resolver(source_dir=source_dir or REPO / "source",
-                        styles_dir=styles_dir or REPO / "styles")
+                        styles_dir=styles_dir or REPO / "src" / "publish" / "styles")
     return pdf_writer.render(doc, RenderOptions(paper=paper, epoch=EPOCH), resolver)
 
 
@@ -367,7 +367,7 @@ def test_missing_glyph_is_a_build_error():
 def test_unknown_css_is_a_build_error(tmp_path):
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(css + "\np { colour: red; }\n")
     with pytest.raises(RenderError) as err:
         render(sample_document(), styles_dir=styles)
@@ -377,7 +377,7 @@ def test_unknown_css_is_a_build_error(tmp_path):
 def test_refused_fetch_is_a_build_error(tmp_path):
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(
         css + '\n@font-face { font-family: X; src: url("file:///etc/passwd"); }\n')
     with pytest.raises(RenderError):
@@ -389,7 +389,7 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
     layout and sets the notes beside their calls instead; if no placement holds, it fails."""
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(css + "\n.notes-footnotes .footnote { display: none; }\n")
     data = render(sample_document(), styles_dir=styles)
     reader = PdfReader(io.BytesIO(data))
@@ -409,7 +409,7 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
 
 def test_check_note_placement_sees_every_note():
     doc = sample_document()
-    resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "styles")
+    resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "src" / "publish" / "styles")
     document, frags, _, _ = pdf_writer.layout(doc, RenderOptions(epoch=EPOCH), resolver, "footnotes")
     placed = pdf_writer.check_note_placement(document, frags)
     assert [p.note_id for p in placed] == ["note-ctx", "note-upd"]
