@@ -346,3 +346,25 @@ def completion(shell: str) -> None:
 
     cls = get_completion_class(shell)
     click.echo(cls(main, {}, "publish", "_PUBLISH_COMPLETE").source())
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".", required=False)
+@click.option("--styles", is_flag=True, help="Also copy the default styles into DIRECTORY/styles/ to edit.")
+def init(directory: Path, styles: bool) -> None:
+    """Start a new article project in DIRECTORY (default: here): article.md, its
+    glossary, annotations and people, publish.toml; never overwrites a file."""
+    from .init import init as make
+
+    try:
+        written = make(directory, styles=styles)
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"{exc.filename or directory}: error: {exc.strerror or exc}", err=True)
+        sys.exit(5)
+    for p in written:
+        click.echo(f"wrote {p}", err=True)
+    where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
+    click.echo(f"next: {where}publish build", err=True)

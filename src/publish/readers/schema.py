@@ -147,10 +147,11 @@ def _explain(err, root, kind: str) -> list[tuple[int, int, str]]:
         if fitting:
             from jsonschema.exceptions import best_match
 
-            return _explain(best_match(fitting), root, kind)
+            branch = best_match(fitting).relative_schema_path[0]  # every problem of the likeliest branch
+            return [x for e in fitting if e.relative_schema_path[0] == branch for x in _explain(e, root, kind)]
     if v == "not" and key == "id":
         return [(line, col, f"annotation id '{value}': the prefix 'fn-' belongs to Markdown footnotes")]
-    if custom:
+    if custom and v != "type":
         return [(line, col, custom.format(key=key, value=str(value)[:40]))]
     if v == "type":
         what = _type_words(err.validator_value)

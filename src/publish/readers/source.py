@@ -235,10 +235,11 @@ def _side_file(raw_meta: Located, key: str, src: Path, resolver: Resolver, diag:
     # The schema (publish/schemas/<key>.schema.json) says which fields exist, their
     # types and which are required; the entry readers below add what a schema
     # cannot say (a definition is one paragraph, see-also ids exist, dates read).
-    # A line the schema has reported gets no second message from them.
+    # An entry the schema has found wrong gets no second error from them.
     schema_diags = side_schema.validate(key, items, fname)
     diag.items.extend(schema_diags)
-    reported = {d.line for d in schema_diags}
+    starts = [p[0] for p in items.item_pos]
+    wrong = {sum(1 for st in starts if st <= d.line) - 1 for d in schema_diags}
     out = []
     seen: dict[str, int] = {}
     for n, item in enumerate(items):
@@ -246,7 +247,7 @@ def _side_file(raw_meta: Located, key: str, src: Path, resolver: Resolver, diag:
             continue  # reported by the schema ("must be a mapping")
         own = Collector()
         obj = make(item, fname, own, refs)
-        diag.items.extend(d for d in own.items if d.line not in reported)
+        diag.items.extend(d for d in own.items if d.severity != "error" or n not in wrong)
         if obj is None:
             continue
         if obj.id in seen:
