@@ -279,7 +279,7 @@ def watch(source, out_dir, formats, paper, strict) -> None:
                        strict=cfg.strict if strict is None else strict)
     resolver = Resolver.for_source(src)
     out_real = req.out_dir.resolve()
-    paths = sorted({str(resolver.source_dir), str(resolver.styles_dir)})
+    paths = resolver.watch_roots()
 
     def relevant(_change, path: str) -> bool:
         p = Path(path)

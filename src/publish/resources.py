@@ -77,6 +77,11 @@ class Resolver:
     def roots(self) -> tuple[Path, ...]:
         return (self.source_dir, self.styles_dir, PACKAGE_DIR / "templates", PACKAGE_STYLES)
 
+    def watch_roots(self) -> list[str]:
+        """The folders a rebuild-on-save watches: the source's and the project's
+        styles/ when it exists (the package's defaults do not change under a user)."""
+        return sorted({str(self.source_dir)} | ({str(self.styles_dir)} if self.styles_dir.is_dir() else set()))
+
     def is_allowed(self, path: Path) -> bool:
         real = Path(os.path.realpath(path))
         return any(real == r or real.is_relative_to(r) for r in self.roots)
