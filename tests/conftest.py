@@ -62,3 +62,8 @@ def small_project(tmp_path: Path) -> Path:
         shutil.copy(fixture / name, src / name)
     shutil.copytree(ROOT / "src" / "publish" / "styles", tmp_path / "proj" / "styles")
     return src / "refs.md"
+
+
+def chinese_name(entry) -> str:
+    """A glossary entry's Chinese name (its zh-Hans native name), or ""."""
+    return next((n.text for n in entry.native if n.lang.lower().startswith("zh")), "")

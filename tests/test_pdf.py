@@ -22,7 +22,7 @@ from publish.model import Document, Paragraph, Text, plain_text
 from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import pdf as pdf_writer
-from conftest import back_headings
+from conftest import back_headings, chinese_name
 from samples import LONG_TABLE_ROWS, sample_document, tables_document, write_sample_images
 
 REPO = Path(__file__).resolve().parents[1]
@@ -271,7 +271,7 @@ def test_terms_link_to_glossary_with_page_numbers(article, article_pdf, article_
             page_no = dests[e.first_use_id] + 1
             assert f"p.\u00a0{page_no}" in text or f"p. {page_no}" in text, e.id
     # Chinese names are in the glossary text (CJK glyphs present, not boxes: see warning test)
-    assert any(e.zh and e.zh in pdftotext(article_pdf) for e in article.glossary)
+    assert any(chinese_name(e) and chinese_name(e) in pdftotext(article_pdf) for e in article.glossary)
 
 
 def test_running_head_and_page_footer(article, article_pdf, article_reader):
