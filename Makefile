@@ -1,11 +1,14 @@
-# make build: set up .venv (and Debian packages when root), render every format into out/
-# make test:  the same set-up, then the test suite
+# make build: set up .venv with what rendering needs (and the render list of Debian packages
+#             when root), render every format of the showcase article into out/
+# make test:  that, plus the test-only tools (LibreOffice, Java, Chromium, calibre, Ace, axe-core
+#             and the Python test extras), then the test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
 
-.PHONY: build test check system-deps tools setup clean fuzz bench
+.PHONY: build test check system-deps render-deps test-deps tools setup setup-test clean fuzz bench
 
 build: setup
 	$(BIN)/publish build
@@ -13,31 +16,43 @@ build: setup
 check: setup
 	$(BIN)/publish check
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
-setup: system-deps tools $(STAMP)
+setup: render-deps $(STAMP)
 
-system-deps:
-	@bash scripts/system-deps.sh
+setup-test: setup test-deps tools $(TSTAMP)
+
+# Debian packages (scripts/system-deps.sh): the render list, the test list, or both
+render-deps:
+	@bash scripts/system-deps.sh render
+
+test-deps:
+	@bash scripts/system-deps.sh render test
+
+system-deps: test-deps
 
 # Ace by DAISY and axe-core (npm) into .tools/, for the EPUB and HTML accessibility tests
-tools: system-deps
+tools: test-deps
 	@bash scripts/install-ace.sh
 	@bash scripts/install-axe.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+$(TSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TSTAMP)
+
 # a long Hypothesis run; counts go to bench/FUZZ.md
-fuzz: setup
+fuzz: setup-test
 	bash scripts/fuzz.sh
 
 # the benchmark against pandoc and the WeasyPrint floor; results in bench/RESULTS.md
-bench: setup
+bench: setup-test
 	$(BIN)/python bench/run.py
 
 clean:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``styles/reference.docx`` from scratch, reproducibly.
+"""Generate ``src/publish/styles/reference.docx`` (the default shipped in the package) from scratch, reproducibly.
 
 The DOCX writer takes *all* look from the named styles in this file, as Pandoc's
 ``--reference-doc`` does. Edit the style table below (or the .docx itself in Word)
@@ -7,7 +7,7 @@ to restyle every output. The package is written part by part (no python-docx
 default template: no "python-docx" creator, no 2013 dates, no thumbnail), with
 fixed zip entry times, so running the script twice gives identical bytes.
 
-    python scripts/make_reference_docx.py [OUTPUT]   # default: styles/reference.docx
+    python scripts/make_reference_docx.py [OUTPUT]   # default: src/publish/styles/reference.docx
 """
 
 from __future__ import annotations
@@ -400,7 +400,7 @@ def write(path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parent.parent
-    out = Path(argv[1]) if len(argv) > 1 else root / "styles" / "reference.docx"
+    out = Path(argv[1]) if len(argv) > 1 else root / "src" / "publish" / "styles" / "reference.docx"
     write(out)
     print(out)
     return 0

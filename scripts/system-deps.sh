@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Installs the Debian packages publish needs (fonts, HarfBuzz subsetting, poppler,
-# LibreOffice for the DOCX check, chromium and node for Ace, calibre for the Kindle
-# check). As root: installs what is missing. Otherwise: prints the exact apt-get
-# line and fails.
+# Installs the Debian packages publish needs, by list:
+#   render  what rendering needs (make build): Pango/HarfBuzz for WeasyPrint, the Noto fonts
+#   test    what only the tests need (make test adds it): poppler, LibreOffice, a JRE
+#           (EPUBCheck), chromium (Ace, Playwright), calibre, node and npm (Ace, axe-core)
+# Usage: scripts/system-deps.sh [render] [test]   (no list: both)
+#        scripts/system-deps.sh --list [render] [test]   (print the packages, install nothing)
+# As root: installs what is missing. Otherwise: prints the exact apt-get line and fails.
 set -euo pipefail
-PACKAGES=(
+RENDER=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint (+ fast subsetting)
-  fonts-noto-core fonts-noto-cjk                         # body face + CJK face (styles/)
+  fonts-noto-core        # Noto Serif (Latin, Greek, Cyrillic), Naskh Arabic, Serif Devanagari...
+  fonts-noto-cjk         # Noto Serif CJK SC (Chinese)
   fonts-noto-color-emoji fonts-symbola                   # emoji (colour) + symbols (monochrome) fallback
+)
+TEST=(
   poppler-utils                                          # pdftotext/pdftoppm in tests
   libreoffice-writer-nogui                               # opens the DOCX in tests
   libreoffice-math-nogui                                 # ... and its formulas (OMML)
   default-jre-headless                                   # EPUBCheck
-  chromium                                               # Ace by DAISY (ace-puppeteer) in tests
+  chromium                                               # Ace by DAISY (ace-puppeteer), Playwright
   calibre                                                # ebook-convert/ebook-meta (Kindle) in tests
-  nodejs npm                                             # installs and runs Ace (scripts/install-ace.sh)
+  nodejs npm                                             # installs and runs Ace and axe-core
 )
+list_only=0
+if [ "${1:-}" = "--list" ]; then list_only=1; shift; fi
+[ $# -eq 0 ] && set -- render test
+PACKAGES=()
+for l in "$@"; do
+  case "$l" in
+    render) PACKAGES+=("${RENDER[@]}") ;;
+    test) PACKAGES+=("${TEST[@]}") ;;
+    *) echo "unknown package list '$l' (render, test)" >&2; exit 2 ;;
+  esac
+done
+if [ "$list_only" -eq 1 ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -34,7 +52,7 @@ if [ "$(id -u)" -eq 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
-  echo "publish needs these Debian packages; run:" >&2
+  echo "publish needs these Debian packages ($*); run:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi

@@ -60,5 +60,10 @@ def small_project(tmp_path: Path) -> Path:
     src.mkdir(parents=True)
     for name in ("refs.md", "refs.glossary.yaml", "refs.annotations.yaml", "refs.people.yaml"):
         shutil.copy(fixture / name, src / name)
-    shutil.copytree(ROOT / "styles", tmp_path / "proj" / "styles")
+    shutil.copytree(ROOT / "src" / "publish" / "styles", tmp_path / "proj" / "styles")
     return src / "refs.md"
+
+
+def chinese_name(entry) -> str:
+    """A glossary entry's Chinese name (its zh-Hans native name), or ""."""
+    return next((n.text for n in entry.native if n.lang.lower().startswith("zh")), "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from publish.model import (
     Annotation, Attr, BlockQuote, Cell, Code, CodeBlock, DefinitionItem, DefinitionList, Div,
-    Document, Emph, GlossaryEntry, Heading, LineBreak, Link, ListBlock, Meta, NoteRef,
+    Document, Emph, GlossaryEntry, Heading, LineBreak, Link, ListBlock, Meta, NativeName, NoteRef,
     Paragraph, Person, Row, SoftBreak, Source, Span, SpeakerRef, Strong, TermRef, Text,
     ThematicBreak,
 )
@@ -15,14 +15,14 @@ def sample_document() -> Document:
     cac = GlossaryEntry(
         id="cac", term="CAC", expansion="Cyberspace Administration of China",
         definition=(Text("China's internet regulator, set up in "), Strong((Text("2014"),)), Text(".")),
-        zh="国家互联网信息办公室", pinyin="Guójiā Hùliánwǎng Xìnxī Bàngōngshì",
+        native=(NativeName("zh-Hans", "国家互联网信息办公室", "Guójiā Hùliánwǎng Xìnxī Bàngōngshì", "zh-Latn-pinyin"),),
         aliases=("Cyberspace Administration of China",), see_also=("pipl",),
         first_use_id="use-cac-1", use_count=2,
     )
     pipl = GlossaryEntry(
         id="pipl", term="PIPL", expansion="Personal Information Protection Law",
         definition=(Text("China's first comprehensive data-privacy law, in force since 1 November 2021."),),
-        zh="个人信息保护法", pinyin="Gèrén Xìnxī Bǎohù Fǎ", see_also=("cac",),
+        native=(NativeName("zh-Hans", "个人信息保护法", "Gèrén Xìnxī Bǎohù Fǎ", "zh-Latn-pinyin"),), see_also=("cac",),
         first_use_id="use-pipl-1", use_count=1,
     )
     musk = Person(id="elon-musk", name="Elon Musk", role="Chief executive", affiliation="Tesla",

@@ -21,7 +21,7 @@ from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import docx as docx_writer
 
-from conftest import ARTICLE, ROOT, back_headings, straight
+from conftest import ARTICLE, ROOT, back_headings, chinese_name, straight
 from samples import sample_document
 from samples_tables import DISPLAY_MATH, INLINE_MATH, LONG_ROWS, WIDE_COLS, tables_document
 
@@ -31,7 +31,7 @@ EPOCH = 1632000000  # 2021-09-18T21:20:00Z
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W, "cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
       "dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/"}
-STYLES = ROOT / "styles"
+STYLES = ROOT / "src" / "publish" / "styles"
 
 
 def _w(name: str) -> str:
@@ -218,8 +218,8 @@ def test_libreoffice_converts_to_pdf(article, libreoffice_pdf) -> None:
                            check=True).stdout
     assert "CJK" in fonts
     for e in doc.glossary:
-        if e.zh:
-            assert e.zh in text.replace("\n", ""), e.id
+        if chinese_name(e):
+            assert chinese_name(e) in text.replace("\n", ""), e.id
 
 
 _ODF = {"office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
@@ -419,9 +419,9 @@ def test_chinese_names_tagged(built) -> None:
     doc, pkg = built
     body = pkg.xml("word/document.xml")
     for e in doc.glossary:
-        if not e.zh:
+        if not chinese_name(e):
             continue
-        runs = body.xpath(f"//w:r[w:t='{e.zh}']", namespaces=NS)
+        runs = body.xpath(f"//w:r[w:t='{chinese_name(e)}']", namespaces=NS)
         assert runs, e.id
         for r in runs:
             assert r.xpath("w:rPr/w:lang/@w:eastAsia", namespaces=NS) == ["zh-CN"]

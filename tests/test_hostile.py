@@ -168,7 +168,7 @@ def _allowed(path: str, project: Path) -> bool:
     import site
     import sysconfig
 
-    prefixes = {str(project), str(ROOT / "src"), str(ROOT / "styles"), sys.prefix, sys.base_prefix, sys.exec_prefix,
+    prefixes = {str(project), str(ROOT / "src"), str(ROOT / "src" / "publish" / "styles"), sys.prefix, sys.base_prefix, sys.exec_prefix,
                 os.path.realpath(sys.base_prefix), sysconfig.get_paths()["stdlib"], *site.getsitepackages(),
                 "/usr/share/", "/usr/lib/", "/usr/local/lib/", "/etc/fonts/", "/dev/", "/proc/", "/sys/",
                 "/etc/mime.types", "/etc/localtime", "/usr/share/zoneinfo", "/etc/ld.so.cache", "/etc/ssl/"}

@@ -22,7 +22,7 @@ from publish.model import Document, Paragraph, Text, plain_text
 from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import pdf as pdf_writer
-from conftest import back_headings
+from conftest import back_headings, chinese_name
 from samples import LONG_TABLE_ROWS, sample_document, tables_document, write_sample_images
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def dest_pages(reader: PdfReader) -> dict[str, int]:
 def render(doc: Document, paper: str = "a4", styles_dir: Path | None = None,
            source_dir: Path | None = None) -> bytes:
     resolver = Resolver(source_dir=source_dir or REPO / "source",
-                        styles_dir=styles_dir or REPO / "styles")
+                        styles_dir=styles_dir or REPO / "src" / "publish" / "styles")
     return pdf_writer.render(doc, RenderOptions(paper=paper, epoch=EPOCH), resolver)
 
 
@@ -271,7 +271,7 @@ def test_terms_link_to_glossary_with_page_numbers(article, article_pdf, article_
             page_no = dests[e.first_use_id] + 1
             assert f"p.\u00a0{page_no}" in text or f"p. {page_no}" in text, e.id
     # Chinese names are in the glossary text (CJK glyphs present, not boxes: see warning test)
-    assert any(e.zh and e.zh in pdftotext(article_pdf) for e in article.glossary)
+    assert any(chinese_name(e) and chinese_name(e) in pdftotext(article_pdf) for e in article.glossary)
 
 
 def test_running_head_and_page_footer(article, article_pdf, article_reader):
@@ -368,7 +368,7 @@ def test_missing_glyph_prints_a_visible_stand_in():
 def test_unknown_css_is_a_build_error(tmp_path):
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(css + "\np { colour: red; }\n")
     with pytest.raises(RenderError) as err:
         render(sample_document(), styles_dir=styles)
@@ -378,7 +378,7 @@ def test_unknown_css_is_a_build_error(tmp_path):
 def test_refused_fetch_is_a_build_error(tmp_path):
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(
         css + '\n@font-face { font-family: X; src: url("file:///etc/passwd"); }\n')
     with pytest.raises(RenderError):
@@ -390,7 +390,7 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
     layout and sets the notes beside their calls instead; if no placement holds, it fails."""
     styles = tmp_path / "styles"
     styles.mkdir()
-    css = (REPO / "styles" / "print.css").read_text()
+    css = (REPO / "src" / "publish" / "styles" / "print.css").read_text()
     (styles / "print.css").write_text(css + "\n.notes-footnotes .footnote { display: none; }\n")
     data = render(sample_document(), styles_dir=styles)
     reader = PdfReader(io.BytesIO(data))
@@ -410,7 +410,7 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
 
 def test_check_note_placement_sees_every_note():
     doc = sample_document()
-    resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "styles")
+    resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "src" / "publish" / "styles")
     document, frags, _, _ = pdf_writer.layout(doc, RenderOptions(epoch=EPOCH), resolver, "footnotes")
     placed = pdf_writer.check_note_placement(document, frags)
     assert [p.note_id for p in placed] == ["note-ctx", "note-upd"]

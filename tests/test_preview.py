@@ -64,7 +64,7 @@ def project(tmp_path_factory) -> Path:
     """A copy of the article's project, for the preview to watch and the tests to edit."""
     root = tmp_path_factory.mktemp("preview-project")
     shutil.copytree(ROOT / "source", root / "source")
-    shutil.copytree(ROOT / "styles", root / "styles")
+    shutil.copytree(ROOT / "src" / "publish" / "styles", root / "styles")
     (root / "publish.toml").write_text("")
     return root
 
@@ -247,9 +247,9 @@ def test_axe_core_finds_no_violation_in_tables_figures_math_and_every_node(brows
 
     if name == "tables":
         write_sample_images(tmp_path)
-        doc, resolver = tables_document(), Resolver(tmp_path, ROOT / "styles")
+        doc, resolver = tables_document(), Resolver(tmp_path, ROOT / "src" / "publish" / "styles")
     else:
-        doc, resolver = sample_document(), Resolver(ROOT / "tests", ROOT / "styles")
+        doc, resolver = sample_document(), Resolver(ROOT / "tests", ROOT / "src" / "publish" / "styles")
     page_file = tmp_path / f"{name}.html"
     page_file.write_bytes(render_files("html", doc, RenderOptions(epoch=1), resolver)[""])
     ctx, page, console = _page(browser, page_file.as_uri(), width=375)  # its own policy on

@@ -53,8 +53,8 @@ def pages(tmp_path_factory) -> dict[str, Page]:
     write_sample_images(tables_dir)
     specs = {
         "article": (lambda: load(ARTICLE), Resolver.for_source(ARTICLE)),
-        "sample": (sample_document, Resolver(ROOT / "tests", ROOT / "styles")),
-        "tables": (tables_document, Resolver(tables_dir, ROOT / "styles")),
+        "sample": (sample_document, Resolver(ROOT / "tests", ROOT / "src" / "publish" / "styles")),
+        "tables": (tables_document, Resolver(tables_dir, ROOT / "src" / "publish" / "styles")),
     }
     out = {}
     for name, (make, resolver) in specs.items():
@@ -233,7 +233,7 @@ def test_build_writes_the_page_and_with_the_flag_its_images_beside_it(tmp_path) 
     src.mkdir()
     PILImage.new("RGB", (40, 20), (13, 118, 128)).save(src / "dot.png")
     (src / "pic.md").write_text("---\ntitle: Pictures\n---\n\nText.\n\n![A teal dot](dot.png)\n", encoding="utf-8")
-    shutil.copytree(ROOT / "styles", tmp_path / "styles")
+    shutil.copytree(ROOT / "src" / "publish" / "styles", tmp_path / "styles")
     (tmp_path / "publish.toml").write_text("")
     out = tmp_path / "out"
     env = {"SOURCE_DATE_EPOCH": "1632873600"}

@@ -15,7 +15,7 @@ from typing import Mapping
 
 import yaml
 
-from .model import Annotation, Document, Inline, Meta, Source
+from .model import Annotation, Document, Inline, Meta, NativeName, Source
 from .writers.common import human_date, join_names
 
 
@@ -57,13 +57,14 @@ class GlossaryItem:
     anchor: str  # id of the entry ("gloss-<id>")
     term: str
     expansion: str  # "" when it repeats the term
-    native: str  # the term in its own script ("" if none)
+    native: str  # the term in its own script ("" if none): the first of ``natives``
     native_lang: str  # BCP 47 tag of ``native``
     romanized: str  # its romanisation (pinyin)
     romanized_lang: str
     definition: tuple[Inline, ...]
     see_also: tuple[tuple[str, str], ...]  # (anchor, term)
     first_use_id: str | None
+    natives: tuple[NativeName, ...] = ()  # every native name (any language), in the glossary's order
 
 
 @dataclass(frozen=True)
@@ -117,17 +118,20 @@ def published_line(doc: Document, labels: Labels) -> str:
 def back_matter(doc: Document) -> BackMatter:
     labels = labels_for(doc.meta.lang)
     by_id = {e.id: e for e in doc.glossary}
+    none = NativeName("", "")
     glossary = tuple(
         GlossaryItem(
             anchor=e.anchor, term=e.term,
             expansion=e.expansion if e.expansion and e.expansion != e.term else "",
-            native=e.zh, native_lang="zh-Hans" if e.zh else "",
-            romanized=e.pinyin, romanized_lang="zh-Latn-pinyin" if e.pinyin else "",
+            native=first.text, native_lang=first.lang,
+            romanized=first.romanized, romanized_lang=first.romanized_lang,
             definition=e.definition,
             see_also=tuple((by_id[s].anchor, by_id[s].term) for s in e.see_also if s in by_id),
             first_use_id=e.first_use_id,
+            natives=e.native,
         )
         for e in doc.glossary
+        for first in (e.native[0] if e.native else none,)
     )
     voices = tuple(
         VoiceItem(p.anchor, p.name, ", ".join(x for x in (p.role, p.affiliation) if x), p.first_use_id)

@@ -298,7 +298,7 @@ def _glob_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:
 
 
 def _package_files() -> list[Path]:
-    return sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".xhtml", ".j2", ".css", ".txt", ".svg", ".yaml") and "__pycache__" not in p.parts)
+    return sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".xhtml", ".j2", ".css", ".txt", ".svg", ".yaml", ".json", ".js", ".docx", ".conf", ".toml", ".md") and "__pycache__" not in p.parts)
 
 
 def _library_versions(fmt: str) -> dict[str, str]:

@@ -24,17 +24,59 @@ def _emit(diags: list[Diagnostic]) -> None:
         click.echo(str(d), err=True)
 
 
-def _config():
-    from .config import load_config
+def _config(source: Path | None = None):
+    """The config beside ``source`` (or the current folder), then up to the project root."""
+    from .config import find_config
 
+    start = Path.cwd() if source is None else (source.parent if str(source.parent) else Path.cwd())
     try:
-        return load_config(Path.cwd())
+        return find_config(start if start.is_dir() else Path.cwd())
     except PublishError as exc:
         _emit(exc.diagnostics)
         sys.exit(2)
 
 
-def _source_or_exit(source: Path | None, default: str) -> Path:
+class _Choices(click.ParamType):
+    """One or more names from ``choices``, any case, comma-separated (``pdf,EPUB``);
+    the option may also be repeated. Converts to a tuple of canonical names."""
+
+    name = "choices"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = tuple(choices)
+
+    def get_metavar(self, param, ctx=None) -> str:  # click >= 8.2 passes ctx
+        return "[" + "|".join(self.choices) + "][,...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        out = []
+        for part in str(value).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            if name not in self.choices:
+                self.fail(f"{part.strip()!r} is not one of {', '.join(self.choices)}", param, ctx)
+            out.append(name)
+        if not out:
+            self.fail("no format named", param, ctx)
+        return tuple(out)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        head, _, last = incomplete.rpartition(",")
+        prefix = head + "," if head else ""
+        return [CompletionItem(prefix + c) for c in self.choices if c.startswith(last.lower())]
+
+
+def _flat(values) -> tuple[str, ...]:
+    """The names of a repeated comma-list option, in order, once each."""
+    return tuple(dict.fromkeys(n for v in values or () for n in v))
+
+
+def _source_or_exit(source: Path | None, default: Path | str) -> Path:
     src = Path(source or default)
     if not src.is_file():
         click.echo(f"{src}:1:1: error: source file not found", err=True)
@@ -43,18 +85,20 @@ def _source_or_exit(source: Path | None, default: str) -> Path:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="publish")
+@click.version_option(package_name="publish", prog_name="publish")
 def main() -> None:
-    """Render one semantic article source to PDF, EPUB 3 and DOCX."""
+    """Render one semantic article source to PDF, EPUB 3, DOCX and HTML.
+
+    Shell completion: eval "$(publish completion bash)" (or zsh, fish)."""
 
 
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder (default: out/).")
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
-              help="Format to build (repeatable). Default: all.")
-@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size (default: a4).")
+@click.option("--format", "formats", type=_Choices(FORMATS), multiple=True,
+              help="Format(s) to build: a comma list (pdf,epub) or repeated; any case. Default: all.")
+@click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size (default: a4).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only diagnostics.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every format even if nothing changed.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Formats rendered at once (default: one per core).")
@@ -69,11 +113,11 @@ def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_
     """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
     from .build import BuildRequest
 
-    cfg = _config()
+    cfg = _config(source)
     req = BuildRequest(
-        source=_source_or_exit(source, cfg.source),
-        out_dir=Path(out_dir or cfg.out),
-        formats=tuple(dict.fromkeys(formats)) or cfg.formats,
+        source=_source_or_exit(source, cfg.at(cfg.source)),
+        out_dir=Path(out_dir or cfg.at(cfg.out)),
+        formats=_flat(formats) or cfg.formats,
         paper=paper or cfg.paper,
         use_cache=not no_cache,
         jobs=jobs or cfg.jobs,
@@ -192,8 +236,8 @@ def check(source: Path | None, as_json: bool, strict: bool | None) -> None:
     from .build import read
     from .check import counts
 
-    cfg = _config()
-    src = _source_or_exit(source, cfg.source)
+    cfg = _config(source)
+    src = _source_or_exit(source, cfg.at(cfg.source))
     doc, diag = read(src, strict=cfg.strict if strict is None else strict)
     diags = diag.sorted()
     if as_json:
@@ -216,8 +260,9 @@ def check(source: Path | None, as_json: bool, strict: bool | None) -> None:
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True, help="Format (repeatable).")
-@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
+@click.option("--format", "formats", type=_Choices(FORMATS), multiple=True,
+              help="Format(s): a comma list or repeated; any case.")
+@click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size.")
 @click.option("--strict/--no-strict", default=None,
               help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
 def watch(source, out_dir, formats, paper, strict) -> None:
@@ -227,14 +272,14 @@ def watch(source, out_dir, formats, paper, strict) -> None:
     from .build import BuildRequest
     from .resources import Resolver
 
-    cfg = _config()
-    src = _source_or_exit(source, cfg.source)
-    req = BuildRequest(source=src, out_dir=Path(out_dir or cfg.out), formats=tuple(formats) or cfg.formats,
+    cfg = _config(source)
+    src = _source_or_exit(source, cfg.at(cfg.source))
+    req = BuildRequest(source=src, out_dir=Path(out_dir or cfg.at(cfg.out)), formats=_flat(formats) or cfg.formats,
                        paper=paper or cfg.paper, jobs=cfg.jobs, timeout=cfg.timeout,
                        strict=cfg.strict if strict is None else strict)
     resolver = Resolver.for_source(src)
     out_real = req.out_dir.resolve()
-    paths = sorted({str(resolver.source_dir), str(resolver.styles_dir)})
+    paths = resolver.watch_roots()
 
     def relevant(_change, path: str) -> bool:
         p = Path(path)
@@ -264,25 +309,62 @@ def watch(source, out_dir, formats, paper, strict) -> None:
               help="Interface to listen on (only this machine by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port (0: any free one; a busy port falls back to a free one).")
-@click.option("--format", "formats", type=click.Choice([f for f in FORMATS if f != "html"]), multiple=True,
-              help="Format rebuilt in the background (repeatable). Default: every other format.")
+@click.option("--format", "formats", type=_Choices(tuple(f for f in FORMATS if f != "html")), multiple=True,
+              help="Format(s) rebuilt in the background: a comma list or repeated. Default: every other format.")
 @click.option("--no-background", is_flag=True, help="Build only the HTML edition.")
 @click.option("--open/--no-open", "open_browser", default=True, help="Open the page in a browser, if there is one.")
-@click.option("--paper", type=click.Choice(PAPERS), help="PDF paper size.")
+@click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size.")
 @click.option("--strict/--no-strict", default=None,
               help="Treat every warning as an error (default: strict in publish.toml).")
 def preview(source, out_dir, host, port, formats, no_background, open_browser, paper, strict) -> None:
     """Serve the HTML edition on 127.0.0.1, rebuild and reload it on every save (Ctrl-C stops)."""
     from .preview import run
 
-    cfg = _config()
-    src = _source_or_exit(source, cfg.source)
-    others = () if no_background else (tuple(dict.fromkeys(formats))
+    cfg = _config(source)
+    src = _source_or_exit(source, cfg.at(cfg.source))
+    others = () if no_background else (_flat(formats)
                                        or tuple(f for f in (cfg.formats or FORMATS) if f != "html"))
 
     def say(msg: str) -> None:
         click.echo(msg, err=True)
 
-    sys.exit(run(src, Path(out_dir or cfg.out), host=host, port=port, formats=others,
+    sys.exit(run(src, Path(out_dir or cfg.at(cfg.out)), host=host, port=port, formats=others,
                  paper=paper or cfg.paper, strict=cfg.strict if strict is None else strict,
                  timeout=cfg.timeout, open_browser=open_browser, say=say))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(("bash", "zsh", "fish"), case_sensitive=False))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash: eval "$(publish completion bash)"   (in ~/.bashrc)
+    zsh:  eval "$(publish completion zsh)"    (in ~/.zshrc)
+    fish: publish completion fish > ~/.config/fish/completions/publish.fish"""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    click.echo(cls(main, {}, "publish", "_PUBLISH_COMPLETE").source())
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".", required=False)
+@click.option("--styles", is_flag=True, help="Also copy the default styles into DIRECTORY/styles/ to edit.")
+def init(directory: Path, styles: bool) -> None:
+    """Start a new article project in DIRECTORY (default: here): article.md, its
+    glossary, annotations and people, publish.toml; never overwrites a file."""
+    from .init import init as make
+
+    try:
+        written = make(directory, styles=styles)
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"{exc.filename or directory}: error: {exc.strerror or exc}", err=True)
+        sys.exit(5)
+    for p in written:
+        click.echo(f"wrote {p}", err=True)
+    where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
+    click.echo(f"next: {where}publish build", err=True)

@@ -1,6 +1,11 @@
 """Project defaults from ``publish.toml`` or ``[tool.publish]`` in ``pyproject.toml``.
 
-Flags override them. Unknown keys and wrong types are errors with their line.
+The file is looked for beside the source, then in each parent folder up to the
+project root (the first folder with a ``.git``, a ``pyproject.toml`` or a
+``publish.toml``); without a source on the command line, from the current
+folder up. Paths in it (``source``, ``out``) are relative to the file's folder.
+Flags override it. Unknown keys and wrong types are errors with their line;
+format and paper names are case-insensitive.
 """
 
 from __future__ import annotations
@@ -23,6 +28,18 @@ class Config:
     timeout: float = 300.0
     jobs: int = 0
     strict: bool = False
+    base: Path | None = None  # the config file's folder (None: no file; paths relative to the cwd)
+    path: Path | None = None  # the config file itself
+
+    def at(self, value: str) -> Path:
+        """A path from the config file, relative to its folder."""
+        if self.base is None:
+            return Path(value)
+        full = self.base / value
+        try:  # as the user would write it, when the file is in (or under) the current folder
+            return full.relative_to(Path.cwd().resolve())
+        except ValueError:
+            return full
 
 
 KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int,
@@ -41,6 +58,20 @@ def _line_of(text: str, key: str, table: str | None) -> int:
         if re.match(rf"^\s*{re.escape(key)}\s*=", lines[n]):
             return n + 1
     return start + 1
+
+
+def _is_root(d: Path) -> bool:
+    return any((d / marker).exists() for marker in (".git", "pyproject.toml", "publish.toml"))
+
+
+def find_config(start: Path) -> Config:
+    """The config nearest ``start`` (a folder): there, then up to the project root."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        cfg = load_config(d)
+        if cfg.path is not None or _is_root(d):
+            return cfg
+    return Config()
 
 
 def load_config(cwd: Path) -> Config:
@@ -78,11 +109,14 @@ def _validate(section: dict, path: Path, text: str, table: str | None) -> Config
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             errors.append(Diagnostic(str(path), line, 1, "error", f"'{key}' has the wrong type"))
             continue
+        if key == "paper" and isinstance(value, str):
+            value = value.lower()
         if key == "paper" and value not in PAPERS:
             errors.append(Diagnostic(str(path), line, 1, "error", f"paper must be one of {', '.join(PAPERS)}"))
             continue
         if key == "formats":
-            bad = [f for f in value if f not in FORMATS]  # type: ignore[union-attr]
+            value = [f.lower() if isinstance(f, str) else f for f in value]  # type: ignore[union-attr]
+            bad = [f for f in value if f not in FORMATS]
             if bad:
                 errors.append(Diagnostic(str(path), line, 1, "error", f"unknown format(s): {', '.join(map(str, bad))}"))
                 continue
@@ -93,4 +127,4 @@ def _validate(section: dict, path: Path, text: str, table: str | None) -> Config
         values[key] = value
     if errors:
         raise PublishError(errors)
-    return Config(**values)  # type: ignore[arg-type]
+    return Config(**values, base=path.parent, path=path)  # type: ignore[arg-type]

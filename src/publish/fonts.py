@@ -55,7 +55,7 @@ _ALWAYS_BOX = (
 )
 # Fields of the model that never reach the page (ids, references, URLs, options).
 _NOT_PRINTED = {"id", "ref", "url", "src", "lang", "path", "anchor_id", "first_use_id", "language",
-                "identifier", "kind", "attr", "source_path", "pos", "number", "label"}
+                "identifier", "kind", "attr", "source_path", "pos", "number", "label", "romanized_lang"}
 
 
 class Coverage:

@@ -85,13 +85,22 @@ class Source:
 
 
 @dataclass(frozen=True)
+class NativeName:
+    """A glossary term in its own script, any language, with its romanisation."""
+
+    lang: str  # BCP 47 tag of ``text`` (zh-Hans, ar, el, ru, hi, ...)
+    text: str
+    romanized: str = ""
+    romanized_lang: str = ""  # BCP 47 tag of ``romanized`` (zh-Latn-pinyin, ar-Latn, ...)
+
+
+@dataclass(frozen=True)
 class GlossaryEntry:
     id: str
     term: str
     definition: tuple["Inline", ...]
     expansion: str = ""
-    zh: str = ""  # Chinese name, simplified characters
-    pinyin: str = ""
+    native: tuple[NativeName, ...] = ()  # the glossary's zh/pinyin become one (zh-Hans)
     aliases: tuple[str, ...] = ()
     see_also: tuple[str, ...] = ()  # ids of other entries (validated by the reader)
     # set by transforms.terms

@@ -209,7 +209,7 @@ class Preview:
         from watchfiles import watch
 
         out_real = self.out_dir.resolve()
-        paths = sorted({str(self.resolver.source_dir), str(self.resolver.styles_dir)})
+        paths = self.resolver.watch_roots()
 
         def relevant(_change, path: str) -> bool:
             p = Path(path)

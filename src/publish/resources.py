@@ -1,6 +1,8 @@
 """The one resolver for every file and URL the pipeline touches.
 
-Only files under the source's folder and the styles folder may be read; ``..``
+Only files under the source's folder, the project's styles folder and the
+package's own defaults (``publish/styles/``, ``publish/templates/``) may be
+read; ``..``
 and symlinks are resolved *before* the containment check; no URL scheme is
 fetched (no network, ever). The same object is WeasyPrint's URL fetcher, so a
 stylesheet or HTML fragment cannot reach past it either.
@@ -21,8 +23,11 @@ from .model import Pos
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
-# Where the package's own defaults live (templates); readable like styles/.
+# Where the package's own defaults live (templates, styles); readable, never written.
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The default styles (CSS, reference.docx) shipped as package data; a project's
+# own styles/ overrides them file by file.
+PACKAGE_STYLES = PACKAGE_DIR / "styles"
 
 
 class ResourceError(PublishError):
@@ -70,7 +75,12 @@ class Resolver:
 
     @property
     def roots(self) -> tuple[Path, ...]:
-        return (self.source_dir, self.styles_dir, PACKAGE_DIR / "templates")
+        return (self.source_dir, self.styles_dir, PACKAGE_DIR / "templates", PACKAGE_STYLES)
+
+    def watch_roots(self) -> list[str]:
+        """The folders a rebuild-on-save watches: the source's and the project's
+        styles/ when it exists (the package's defaults do not change under a user)."""
+        return sorted({str(self.source_dir)} | ({str(self.styles_dir)} if self.styles_dir.is_dir() else set()))
 
     def is_allowed(self, path: Path) -> bool:
         real = Path(os.path.realpath(path))
@@ -99,13 +109,16 @@ class Resolver:
         return real
 
     def style(self, name: str) -> Path:
-        """A file in the styles folder (CSS, reference.docx, templates)."""
-        path = Path(os.path.realpath(self.styles_dir / name))
-        if not path.is_relative_to(self.styles_dir) or not path.is_file():
-            raise ResourceError(
-                Diagnostic(str(self.styles_dir / name), 1, 1, "error", "style file not found")
-            )
-        return path
+        """A style file (CSS, reference.docx): the project's styles/ first, then the
+        package's default of the same name."""
+        for root in (self.styles_dir, PACKAGE_STYLES):
+            path = Path(os.path.realpath(root / name))
+            if path.is_relative_to(root) and path.is_file():
+                return path
+        raise ResourceError(
+            Diagnostic(str(self.styles_dir / name), 1, 1, "error",
+                       f"style file not found (neither in the project's styles/ nor in {PACKAGE_STYLES})")
+        )
 
     def read_bytes(self, path: Path) -> bytes:
         if not self.is_allowed(path):
@@ -149,8 +162,9 @@ class Resolver:
 
 def find_styles_dir(source_dir: Path) -> Path:
     """``styles/`` of the source's project: beside the source, or at the project
-    root (the nearest folder up with pyproject.toml or publish.toml); else the
-    house styles shipped with publish. Never an unrelated folder further up."""
+    root (the nearest folder up with pyproject.toml or publish.toml). Never an
+    unrelated folder further up. Without one: ``styles/`` beside the source (which
+    need not exist); every file it lacks comes from the package's defaults."""
     for d in (source_dir, *source_dir.parents):
         if (d / "pyproject.toml").exists() or (d / "publish.toml").exists():
             for cand in (source_dir / "styles", d / "styles"):
@@ -162,5 +176,4 @@ def find_styles_dir(source_dir: Path) -> Path:
             return source_dir / "styles"
         if (source_dir.parent / "styles").is_dir() and source_dir.name == "source":
             return source_dir.parent / "styles"
-    # The house styles shipped with this checkout (editable install: src/publish -> repo).
-    return PACKAGE_DIR.parent.parent / "styles"
+    return source_dir / "styles"

@@ -182,11 +182,16 @@ def _allowed(path: str, out: Path) -> bool:
     import sysconfig
     import tempfile
 
-    prefixes = {str(DOCS), str(out), str(ROOT / "src"), str(ROOT / "styles"), sys.prefix, sys.base_prefix,
+    prefixes = {str(DOCS), str(out), str(ROOT / "src"), str(ROOT / "src" / "publish" / "styles"), sys.prefix, sys.base_prefix,
                 sys.exec_prefix, os.path.realpath(sys.base_prefix), sysconfig.get_paths()["stdlib"],
                 *site.getsitepackages(), "/usr/share/", "/usr/lib/", "/usr/local/lib/", "/etc/fonts/", "/dev/",
                 "/proc/", "/sys/", "/etc/mime.types", "/etc/localtime", "/usr/share/zoneinfo", "/etc/ld.so.cache",
                 "/etc/ssl/", os.path.expanduser("~/.cache/fontconfig")}
+    # the settings file, looked for beside the source and up to the project root (publish.config)
+    parent, name = os.path.split(path)
+    if name in ("publish.toml", "pyproject.toml") and Path(parent) in (DOCS, *DOCS.parents) \
+            and Path(parent).is_relative_to(ROOT):
+        return True
     tmp = re.escape(tempfile.gettempdir())
     if re.fullmatch(rf"{tmp}(/tmp[a-z0-9_]{{8}}|/[a-z0-9_]{{8}})?", path):
         return True

@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 
 from ..diagnostics import Collector, Diagnostic, PublishError, did_you_mean
-from ..model import Annotation, Document, GlossaryEntry, Meta, Person, Pos, Source
+from ..model import Annotation, Document, GlossaryEntry, Meta, NativeName, Person, Pos, Source
 from ..resources import Resolver
+from . import schema as side_schema
 from .images import check_image, image_format
 from .dates import read_date
 from .markdown import Converter, Refs, normalise_name, parse
@@ -231,14 +232,22 @@ def _side_file(raw_meta: Located, key: str, src: Path, resolver: Resolver, diag:
                   f"the {key} file must be a YAML list of entries ('- id: …'), not "
                   + ("a mapping" if isinstance(items, dict) else "a single value"), suppresses=key)
         return []
+    # The schema (publish/schemas/<key>.schema.json) says which fields exist, their
+    # types and which are required; the entry readers below add what a schema
+    # cannot say (a definition is one paragraph, see-also ids exist, dates read).
+    # An entry the schema has found wrong gets no second error from them.
+    schema_diags = side_schema.validate(key, items, fname)
+    diag.items.extend(schema_diags)
+    starts = [p[0] for p in items.item_pos]
+    wrong = {sum(1 for st in starts if st <= d.line) - 1 for d in schema_diags}
     out = []
     seen: dict[str, int] = {}
     for n, item in enumerate(items):
-        iline, icol = items.item_pos[n]
         if not isinstance(item, Located):
-            diag.error(fname, iline, icol, f"each {key} entry must be a mapping")
-            continue
-        obj = make(item, fname, diag, refs)
+            continue  # reported by the schema ("must be a mapping")
+        own = Collector()
+        obj = make(item, fname, own, refs)
+        diag.items.extend(d for d in own.items if d.severity != "error" or n not in wrong)
         if obj is None:
             continue
         if obj.id in seen:
@@ -307,19 +316,11 @@ def _strs(item: Located, key: str, fname: str, diag: Collector) -> tuple[str, ..
     return ()
 
 
-def _unknown_keys(item: Located, allowed: set[str], fname: str, diag: Collector) -> None:
-    for k in item:
-        if k not in allowed:
-            l, c = item.pos_of(k)
-            hint = did_you_mean(str(k), allowed)
-            diag.error(fname, l, c, f"unknown key '{k}'" + (f": did you mean '{hint}'?" if hint
-                                                             else f" (allowed: {', '.join(sorted(allowed))})"))
-
-
-GLOSSARY_KEYS = {"id", "term", "expansion", "definition", "zh", "pinyin", "aliases", "see"}
-PEOPLE_KEYS = {"id", "name", "role", "affiliation"}
-ANNOTATION_KEYS = {"id", "kind", "title", "body", "sources", "author", "date"}
-SOURCE_KEYS = {"title", "url", "publisher", "date"}
+# The fields of each side file: from its schema (the one statement of them).
+GLOSSARY_KEYS = set(side_schema.fields("glossary"))
+PEOPLE_KEYS = set(side_schema.fields("people"))
+ANNOTATION_KEYS = set(side_schema.fields("annotations"))
+SOURCE_KEYS = set(side_schema.schema("annotations")["$defs"]["source"]["properties"])
 
 
 def _inline_md(text: str, fname: str, line: int, diag: Collector):
@@ -334,8 +335,32 @@ def _inline_md(text: str, fname: str, line: int, diag: Collector):
     return blocks[0].content
 
 
+def _natives(item: Located, fname: str, diag: Collector) -> tuple[NativeName, ...]:
+    """``native`` (a mapping or a list of them) and the Chinese shorthand ``zh``/``pinyin``."""
+    out = []
+    zh = _str(item, "zh", fname, diag)
+    pinyin = _str(item, "pinyin", fname, diag)
+    if zh:
+        out.append(NativeName("zh-Hans", zh, pinyin, "zh-Latn-pinyin" if pinyin else ""))
+    elif pinyin:
+        l, c = item.pos_of("pinyin")
+        diag.error(fname, l, c, "'pinyin' romanises 'zh': add the Chinese name (zh: …)")
+    raw = item.get("native")
+    for n in (raw if isinstance(raw, list) else [raw] if raw is not None else []):
+        if not isinstance(n, Located):
+            continue  # the schema reports it
+        lang, text = _str(n, "lang", fname, diag), _str(n, "text", fname, diag)
+        if not (lang and text and _LANG.match(lang)):
+            continue
+        romanized = _str(n, "romanized", fname, diag)
+        rlang = _str(n, "romanized-lang", fname, diag)
+        if romanized and not (rlang and _LANG.match(rlang)):
+            rlang = lang.split("-")[0] + "-Latn"
+        out.append(NativeName(lang, text, romanized, rlang if romanized else ""))
+    return tuple(out)
+
+
 def _glossary_entry(item: Located, fname: str, diag: Collector, refs: Refs) -> GlossaryEntry | None:
-    _unknown_keys(item, GLOSSARY_KEYS, fname, diag)
     ident = _need_id(item, fname, diag)
     if ident is None:
         return None
@@ -347,8 +372,7 @@ def _glossary_entry(item: Located, fname: str, diag: Collector, refs: Refs) -> G
         term=term or ident,
         definition=_inline_md(definition, fname, dline, diag) if definition else (),
         expansion=_str(item, "expansion", fname, diag),
-        zh=_str(item, "zh", fname, diag),
-        pinyin=_str(item, "pinyin", fname, diag),
+        native=_natives(item, fname, diag),
         aliases=_strs(item, "aliases", fname, diag),
         see_also=_strs(item, "see", fname, diag),
         pos=Pos(fname, *item.pos_of("id")),
@@ -374,7 +398,6 @@ def _index_names(glossary: list[GlossaryEntry], refs: Refs, diag: Collector) -> 
 
 
 def _person(item: Located, fname: str, diag: Collector, refs: Refs) -> Person | None:
-    _unknown_keys(item, PEOPLE_KEYS, fname, diag)
     ident = _need_id(item, fname, diag)
     if ident is None:
         return None
@@ -388,7 +411,6 @@ def _person(item: Located, fname: str, diag: Collector, refs: Refs) -> Person | 
 
 
 def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) -> Annotation | None:
-    _unknown_keys(item, ANNOTATION_KEYS, fname, diag)
     ident = _need_id(item, fname, diag)
     if ident is None:
         return None
@@ -415,7 +437,6 @@ def _annotation_shell(item: Located, fname: str, diag: Collector, refs: Refs) ->
                 if isinstance(s, str):
                     sources.append(Source(title=s))
                 elif isinstance(s, Located):
-                    _unknown_keys(s, SOURCE_KEYS, fname, diag)
                     url = _str(s, "url", fname, diag)
                     if url and not _URL_OK.match(url):
                         l, c = s.pos_of("url")

@@ -25,17 +25,19 @@ from lxml import etree
 
 
 def run(text: str = "", style_id: str | None = None, lang: str | None = None, *,
-        vert_align: str | None = None, strike: bool = False) -> etree._Element:
+        vert_align: str | None = None, strike: bool = False, rtl: bool = False) -> etree._Element:
     """A ``w:r`` with an optional character style and language.
 
     ``lang`` starting with ``zh`` tags the East Asian language (``w:eastAsia``) and asks
     Word to use the East Asian font slot (``w:hint``); any other value tags ``w:val``.
     ``vert_align`` ("subscript"/"superscript") and ``strike`` are the semantic run
     properties Word itself uses for those marks (``w:vertAlign``, ``w:strike``).
+    ``rtl`` sets the run right to left (``w:rtl``) and tags its language as the
+    complex-script one (``w:lang/@w:bidi``), as Word does for Arabic or Hebrew.
     Tabs and newlines in ``text`` become ``w:tab`` / ``w:br``.
     """
     r = OxmlElement("w:r")
-    if style_id or lang or vert_align or strike:
+    if style_id or lang or vert_align or strike or rtl:
         # CT_RPr is a sequence: rStyle, rFonts, ..., strike, ..., vertAlign, ..., lang
         rpr = OxmlElement("w:rPr")
         if style_id:
@@ -43,12 +45,18 @@ def run(text: str = "", style_id: str | None = None, lang: str | None = None, *,
         zh = bool(lang and lang.lower().startswith("zh"))
         if zh:
             rpr.append(OxmlElement("w:rFonts", {qn("w:hint"): "eastAsia"}))
+        elif rtl:
+            rpr.append(OxmlElement("w:rFonts", {qn("w:hint"): "cs"}))
         if strike:
             rpr.append(OxmlElement("w:strike"))
         if vert_align:
             rpr.append(OxmlElement("w:vertAlign", {qn("w:val"): vert_align}))
+        if rtl:
+            rpr.append(OxmlElement("w:rtl"))
         if zh:
             rpr.append(OxmlElement("w:lang", {qn("w:eastAsia"): lang}))
+        elif lang and rtl:
+            rpr.append(OxmlElement("w:lang", {qn("w:val"): lang, qn("w:bidi"): lang}))
         elif lang:
             rpr.append(OxmlElement("w:lang", {qn("w:val"): lang}))
         r.append(rpr)

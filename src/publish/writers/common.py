@@ -77,3 +77,19 @@ def repack_zip(
                 info.compress_type = zipfile.ZIP_DEFLATED
                 dst.writestr(info, body, compresslevel=9)
     return out.getvalue()
+
+
+# Languages and scripts written right to left (BCP 47 primary and script subtags).
+_RTL_LANGS = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ku-arab", "ps", "sd", "syr", "ug", "ur", "yi"}
+_RTL_SCRIPTS = {"arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "rohg", "mand", "samr"}
+_LTR_SCRIPTS = {"latn", "cyrl", "grek", "deva"}
+
+
+def is_rtl(lang: str) -> bool:
+    """Whether text tagged ``lang`` is written right to left (``ar``, ``fa``, ``he``,
+    ``az-Arab`` yes; ``ar-Latn`` no): the script subtag decides, else the language."""
+    parts = (lang or "").lower().split("-")
+    for sub in parts[1:]:
+        if len(sub) == 4 and sub.isalpha():
+            return sub in _RTL_SCRIPTS
+    return parts[0] in _RTL_LANGS

@@ -55,7 +55,7 @@ from ..resources import Resolver
 from . import _ooxml as ox
 from ..backmatter import back_matter, display_date, note_head
 from ._omml import omml
-from .common import CJK_RUN
+from .common import CJK_RUN, is_rtl
 
 REFERENCE = "reference.docx"
 
@@ -678,13 +678,15 @@ class _Writer:
         for g in back.glossary:
             p = self.new_p(body, "Glossary Term")
             made = self.text_runs(p, g.term, _Marks())
-            if g.native:
+            for n in g.natives:  # any language: tagged; Chinese in its East Asian style, RTL set RTL
                 made += self.text_runs(p, " ", _Marks())
-                made.append(ox.run(g.native, self.csid("Chinese Name"), _WORD_LANG.get(g.native_lang, g.native_lang)))
+                chinese = n.lang.lower().startswith("zh")
+                made.append(ox.run(n.text, self.csid("Chinese Name") if chinese else None,
+                                   _WORD_LANG.get(n.lang, n.lang), rtl=is_rtl(n.lang)))
                 p.append(made[-1])
-            if g.romanized:
-                made += self.text_runs(p, " ", _Marks())
-                made += self.text_runs(p, g.romanized, _Marks(custom="Pinyin", lang=g.romanized_lang))
+                if n.romanized:
+                    made += self.text_runs(p, " ", _Marks())
+                    made += self.text_runs(p, n.romanized, _Marks(custom="Pinyin", lang=n.romanized_lang))
             self.bookmark(p, made[0], made[-1], g.anchor)
             d = self.new_p(body, "Glossary Definition")
             if g.expansion:

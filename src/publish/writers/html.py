@@ -44,7 +44,7 @@ from ..model import (
     plain_text, query,
 )
 from ..backmatter import GlossaryItem, Labels, SourceItem, VoiceItem, back_matter, labels_for, note_head
-from .common import CJK_RUN
+from .common import CJK_RUN, is_rtl
 from .mathml import mathml_for_epub, mathml_to_html, tex_to_mathml
 
 Mode = Literal["print", "epub"]
@@ -107,11 +107,18 @@ class GlossaryFragment:
     id: str  # "gloss-<entry.id>"
     term: Markup
     expansion: Markup
-    native: Markup  # the term in its own script, in a lang span, or ""
+    native: Markup  # the term in its own script, in a lang span, or "" (the first of ``natives``)
     romanized: Markup  # its romanisation, in a lang span, or ""
     definition: Markup
     see_also: tuple[tuple[str, str], ...]  # (href, term)
     first_use_href: str | None
+    natives: tuple["NativeFragment", ...] = ()  # every native name, any language
+
+
+@dataclass(frozen=True)
+class NativeFragment:
+    native: Markup  # <span lang=".." dir="rtl"?>text</span>
+    romanized: Markup  # <span lang="..-Latn">text</span> or ""
 
 
 @dataclass(frozen=True)
@@ -538,9 +545,11 @@ def _note_fragment(ann: Annotation, ctx: HtmlContext, doc: Document) -> NoteFrag
 
 
 def _lang_span(text: str, lang: str) -> Markup:
+    """``text`` tagged with its language; right-to-left scripts set right to left."""
     if not text:
         return Markup("")
-    return Markup(f'<span lang="{_text(lang)}" xml:lang="{_text(lang)}">{_text(text)}</span>')
+    rtl = ' dir="rtl"' if is_rtl(lang) else ""
+    return Markup(f'<span lang="{_text(lang)}" xml:lang="{_text(lang)}"{rtl}>{_text(text)}</span>')
 
 
 def split_sections(doc: Document) -> list[tuple[str, Heading | None, tuple[Block, ...]]]:
@@ -597,6 +606,8 @@ def render_fragments(doc: Document, ctx: HtmlContext) -> Fragments:
             definition=Markup(r.inlines(g.definition)),
             see_also=tuple((ctx.href(anchor), term) for anchor, term in g.see_also),
             first_use_href=ctx.href(g.first_use_id) if g.first_use_id else None,
+            natives=tuple(NativeFragment(_lang_span(n.text, n.lang), _lang_span(n.romanized, n.romanized_lang))
+                          for n in g.natives),
         )
         for g in back.glossary
     )

@@ -105,13 +105,46 @@ def _raise_on_logs(capture: _Capture, doc: Document) -> None:
     raise RenderError(diags)
 
 
+@contextmanager
+def _tag_languages():
+    """PDF/UA: give each structure element the language of its HTML element (``/Lang``),
+    so that a glossary's Arabic or Greek name is tagged as such in the PDF as in the
+    other formats. WeasyPrint 70 writes the language of the document only; this wraps
+    its structure-tree builder (``weasyprint.pdf.tags._build_box_tree``, which calls
+    itself by its module name) for this one call, in this worker process."""
+    import pydyf
+    from weasyprint.pdf import tags
+
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None:  # another WeasyPrint: the document's language only
+        yield
+        return
+
+    def build_box_tree(box, parent, pdf, *args):
+        element = getattr(box, "element", None)
+        lang = None
+        if element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
+            lang = element.get("lang")
+        for struct in original(box, parent, pdf, *args):
+            if lang and "Lang" not in struct and struct.get("P") == parent.reference:
+                struct["Lang"] = pydyf.String(lang)
+            yield struct
+
+    tags._build_box_tree = build_box_tree
+    try:
+        yield
+    finally:
+        tags._build_box_tree = original
+
+
 def _first_use(doc: Document, char: str) -> Pos | None:
     """Where a character first stands in the source, from the model's text positions."""
     for i in nodes((doc.blocks, doc.reader_notes)):
         if isinstance(i, Text) and char in i.text and i.pos is not None:
             return Pos(i.pos.path, i.pos.line, i.pos.col + i.text.index(char))
     for e in doc.glossary:
-        if e.pos is not None and char in (e.term + e.zh + e.pinyin + e.expansion + plain_text(e.definition)):
+        if e.pos is not None and char in (e.term + "".join(n.text + n.romanized for n in e.native) + e.expansion
+                                                  + plain_text(e.definition)):
             return e.pos
     for p in doc.people:
         if p.pos is not None and char in (p.name + p.role + p.affiliation):
@@ -473,7 +506,7 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
 
     from weasyprint.urls import FatalURLFetchingError
 
-    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError):
+    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), _tag_languages():
         pdf = document.write_pdf(
             pdf_variant="pdf/ua-1",
             pdf_identifier=True,  # derived from the content: identical input, identical bytes
