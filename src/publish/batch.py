@@ -227,7 +227,8 @@ def build_batch(breq: BatchRequest, on_event: BatchEvent | None = None, environ:
     def take_lock(out: Path) -> None:
         key = os.path.abspath(out)
         if key not in locks:
-            locks[key] = [lock_out_dir(out, breq.base.lock_wait, quiet), 0]
+            locks[key] = [lock_out_dir(out, breq.base.lock_wait,
+                                       lambda _f, _s, info: emit("message", {"message": f"{out}: {info['message']}"})), 0]
         locks[key][1] += 1
 
     def drop_lock(out: Path) -> None:
