@@ -63,6 +63,13 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def cpu_children() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_sampled(cmd: list[str], cwd: Path | None = None) -> tuple[float, dict[int, int], int]:
     """Wall seconds, peak RSS (KB) per child process, exit code."""
     t0 = time.monotonic()
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=12)
     ap.add_argument("--jobs", default="1,2,4")
-    ap.add_argument("--cases", default="loop,pandoc,local,dask")
+    ap.add_argument("--cases", default="startup,loop,pandoc,local,dask")
     ap.add_argument("--json", type=Path, default=WORK / "batch.json")
     a = ap.parse_args(argv)
     jobs = [int(j) for j in a.jobs.split(",")]
@@ -103,11 +110,29 @@ def main(argv: list[str] | None = None) -> int:
     publish = [str(BIN / "python"), "-m", "publish"]
     results: dict[str, dict] = {"count": a.count, "cpus": os.cpu_count(), "load_before": os.getloadavg()}
 
+    cpu0 = [cpu_children()]
+
     def record(name: str, secs: float, code: int, **more) -> None:
+        cpu = cpu_children()
         results[name] = {"seconds": round(secs, 2), "articles_per_min": round(60 * a.count / secs, 2),
-                         "exit": code, **more}
+                         "exit": code, "cpu_s": round(cpu - cpu0[0], 1), "load": round(os.getloadavg()[0], 2),
+                         **more}
+        cpu0[0] = cpu
         print(name, json.dumps(results[name]), flush=True)
 
+    if "startup" in cases:  # what a single build pays per article before any work: start-up and imports
+        snippets = {"cli": "import publish.cli, publish.build",
+                    **{f"worker-{f}": f"import publish.build, {w}" for f, w in
+                       (("pdf", "weasyprint, publish.writers.pdf"), ("epub", "publish.writers.epub"),
+                        ("docx", "publish.writers.docx"), ("html", "publish.writers.web"))}}
+        for name, code_ in snippets.items():
+            walls = []
+            for _ in range(3):
+                t0 = time.monotonic()
+                subprocess.run([str(BIN / "python"), "-c", code_], env=ENV, check=True)
+                walls.append(time.monotonic() - t0)
+            results[f"startup-{name}"] = round(sorted(walls)[1], 3)
+            print(f"startup-{name}", results[f"startup-{name}"], flush=True)
     if "loop" in cases:
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.monotonic()
@@ -136,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         record("pandoc", time.monotonic() - t0, code)
     for j in jobs if "local" in cases else []:
         shutil.rmtree(out, ignore_errors=True)
+        cpu0[0] = cpu_children()
         secs, peaks, code = run_sampled([*publish, "build", str(series), "--out", str(out / "{stem}"), "-q",
                                          "-j", str(j)])
         workers = sorted(peaks.values(), reverse=True)[:j]
@@ -153,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 record(f"dask-{j}", secs, code, worker_rss_mb=sorted(round(v / 2**20) for v in rss.values()))
     results["load_after"] = os.getloadavg()
     a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps(results, indent=1))
+    prev = json.loads(a.json.read_text()) if a.json.is_file() else {}
+    a.json.write_text(json.dumps({**prev, **results}, indent=1))
     return 0
 
 
