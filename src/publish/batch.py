@@ -117,7 +117,7 @@ def output_folders(sources: list[Path], pattern: str | None, default: str) -> li
         try:
             outs.append(Path(pattern.format_map({"stem": s.stem, "parent": s.resolve().parent.name})))
         except (KeyError, ValueError, IndexError) as exc:
-            raise BadSources(Diagnostic("--out", 1, 1, "error",
+            raise BadSources(Diagnostic("--out", 0, 0, "error",
                                         f"bad output pattern {pattern!r} ({exc}); use {{stem}} and {{parent}}")) from None
     taken: dict[tuple[str, str], Path] = {}
     for s, o in zip(sources, outs):
@@ -183,7 +183,7 @@ def make_executor(breq: BatchRequest, run: RunSettings, on_start=None):
         from .dask_executor import ClusterError, DaskPool
 
         if not breq.scheduler:
-            raise ClusterError(Diagnostic("--scheduler", 1, 1, "error",
+            raise ClusterError(Diagnostic("--scheduler", 0, 0, "error",
                                           "--executor dask needs --scheduler tcp://HOST:PORT (or scheduler in [tool.publish])"))
         return DaskPool(breq.scheduler, breq.base.timeout, on_start=on_start)
     from .pool import LocalPool, preload_modules
