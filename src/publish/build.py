@@ -419,21 +419,41 @@ def options_key(fmt: str, options: RenderOptions, epoch_from_env: bool) -> str:
 # --------------------------------------------------------------------------- workers
 
 
+@dataclass(frozen=True)
+class RenderTask:
+    """One format of one article: everything a worker needs (the writers' table
+    row, the model, the options and a resolver holding the bytes of every input),
+    picklable; a worker renders it without reading anything else."""
+
+    writer: Writer
+    doc: Document
+    options: RenderOptions
+    resolver: Resolver
+
+
+def run_task(task: RenderTask) -> tuple[str, object]:
+    """Render one task in this process: ('ok', (files, reads)) or ('error', diagnostics
+    as dicts); never raises (a writer's crash is a render failure, never a traceback)."""
+    writer, doc, resolver = task.writer, task.doc, task.resolver
+    fmt = writer.name
+    try:
+        resolver.reads.clear()  # from here: what this format reads (from the snapshot, or itself)
+        data = writer.render(doc, task.options, resolver)
+        read = {str(p): resolver.snapshot[str(p)].digest for p in resolver.reads if str(p) in resolver.snapshot}
+        return "ok", (data, read)
+    except PublishError as exc:
+        return "error", [d.as_dict() for d in exc.diagnostics]
+    except BaseException as exc:  # noqa: BLE001 - reported as a render failure, never a traceback
+        return "error", [Diagnostic(doc.source_path, 1, 1, "error",
+                                    f"{fmt.upper()} writer failed: {type(exc).__name__}: {exc}").as_dict()]
+
+
 def _worker(writer: Writer, doc: Document, options: RenderOptions, resolver: Resolver, conn) -> None:
     """Runs in a child process: render one format (the writers' table row it is
     given), send back ('ok', (files, reads)) or ('error', diags)."""
-    fmt = writer.name
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
-        resolver.reads.clear()  # from here: what this format reads (from the snapshot, or itself)
-        data = writer.render(doc, options, resolver)
-        read = {str(p): resolver.snapshot[str(p)].digest for p in resolver.reads if str(p) in resolver.snapshot}
-        conn.send(("ok", (data, read)))
-    except PublishError as exc:
-        conn.send(("error", [d.as_dict() for d in exc.diagnostics]))
-    except BaseException as exc:  # noqa: BLE001 - reported as a render failure, never a traceback
-        conn.send(("error", [Diagnostic(doc.source_path, 1, 1, "error",
-                                        f"{fmt.upper()} writer failed: {type(exc).__name__}: {exc}").as_dict()]))
+        conn.send(run_task(RenderTask(writer, doc, options, resolver)))
     finally:
         conn.close()
 
@@ -574,37 +594,98 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, str] | None = None) -> BuildReport:
-    """Build the requested formats. Raises PublishError (exit 1) on input errors,
-    BadEnvironment (2), LockBusy (4), OutputError (5) when the output folder
-    cannot take the outputs."""
+@dataclass(frozen=True)
+class RunSettings:
+    """What a request fixes for every article of a run: formats, options, epoch source."""
+
+    formats: tuple[str, ...]
+    options: RenderOptions
+    epoch_from_env: bool
+
+
+def settings(req: BuildRequest, environ: dict[str, str] | None = None) -> RunSettings:
+    """The run's settings; BadEnvironment (exit 2) for a bad SOURCE_DATE_EPOCH."""
     env = dict(os.environ if environ is None else environ)
-    emit = on_event or (lambda *a: None)
-    source = Path(req.source)
-    out_dir = Path(req.out_dir)
-    formats = req.formats or available_formats()
     try:
         epoch_from_env = epoch_from(env) is not None
     except ValueError as exc:
         raise BadEnvironment(Diagnostic("SOURCE_DATE_EPOCH", 1, 1, "error", str(exc))) from None
-    formats = tuple(dict.fromkeys(formats))
-    base_options = RenderOptions.from_env(paper=req.paper, environ=env,  # type: ignore[arg-type]
-                                          html_images=req.html_images)  # type: ignore[arg-type]
+    formats = tuple(dict.fromkeys(req.formats or available_formats()))
+    options = RenderOptions.from_env(paper=req.paper, environ=env,  # type: ignore[arg-type]
+                                     html_images=req.html_images)  # type: ignore[arg-type]
+    return RunSettings(formats, options, epoch_from_env)
 
+
+def lock_out_dir(out_dir: Path, wait: float, emit: Event) -> BuildLock:
+    """Create the output folder and take its lock (LockBusy, OutputError)."""
     prepare_out_dir(out_dir)
-    lock = BuildLock(out_dir, wait=req.lock_wait, on_wait=lambda m: emit("*", "waiting", {"message": m}))
+    lock = BuildLock(out_dir, wait=wait, on_wait=lambda m: emit("*", "waiting", {"message": m}))
     try:
         lock.__enter__()
     except OSError as exc:
         raise _fault(out_dir, f"cannot write to the output folder: {cause(exc)}") from None
+    return lock
+
+
+def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, str] | None = None) -> BuildReport:
+    """Build the requested formats. Raises PublishError (exit 1) on input errors,
+    BadEnvironment (2), LockBusy (4), OutputError (5) when the output folder
+    cannot take the outputs."""
+    emit = on_event or (lambda *a: None)
+    run = settings(req, environ)
+    lock = lock_out_dir(Path(req.out_dir), req.lock_wait, emit)
     try:
-        return _build_locked(req, source, out_dir, formats, base_options, epoch_from_env, emit)
+        return _build_locked(req, run, emit)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple[str, ...],
-                  base_options: RenderOptions, epoch_from_env: bool, emit: Event) -> BuildReport:
+@dataclass
+class Article:
+    """One article's build, under its folder's lock: what the cache says is left
+    to do, then (after ``read_article``) the model and the snapshot it renders from.
+    The single build and the batch (publish.batch) go through the same stages:
+    ``plan_article`` → ``read_article`` → render ``tasks`` anywhere → ``commit_article``."""
+
+    req: BuildRequest
+    run: RunSettings
+    source: Path
+    out_dir: Path
+    targets: dict[str, Path]
+    package: dict[str, str]
+    manifest: Manifest
+    keys: dict[str, str]
+    styles: dict[str, list[Path]]
+    todo: list[str]
+    results: dict[str, FormatResult]
+    diagnostics: list[Diagnostic]
+    # after read_article
+    doc: Document | None = None
+    resolver: Resolver | None = None
+    options: RenderOptions | None = None
+    read_diags: list[Diagnostic] = field(default_factory=list)
+    source_digests: dict[str, str] = field(default_factory=dict)
+    style_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return self.run.formats
+
+    def report(self) -> BuildReport:
+        return BuildReport([self.results[f] for f in self.formats], _ordered(self.diagnostics))
+
+    def tasks(self) -> dict[str, RenderTask]:
+        """One render task per format left to do, each with a resolver that serves
+        only the snapshot (no file-system access on the worker)."""
+        assert self.doc is not None and self.resolver is not None and self.options is not None
+        frozen = self.resolver.frozen()
+        return {fmt: RenderTask(WRITERS[fmt], self.doc, self.options, frozen) for fmt in self.todo}
+
+
+def plan_article(req: BuildRequest, run: RunSettings, emit: Event) -> Article:
+    """Under the lock: roll back an interrupted commit, then ask the cache what is
+    left to do. Cached formats are settled here (their recorded warnings repeated)."""
+    source, out_dir, formats = Path(req.source), Path(req.out_dir), run.formats
     targets = {fmt: out_dir / WRITERS[fmt].filename(source.stem) for fmt in formats}
     try:  # a killed build's interrupted commit is rolled back, its temporary files removed
         if txn.recover(out_dir, (out_dir / CACHE_DIR,)):
@@ -616,7 +697,7 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
     # after this point makes the next build render again, never the reverse.
     package = {str(p): _digest_file(p) for p in _package_files()}
     manifest = Manifest.load(out_dir, source.stem)
-    keys = {fmt: options_key(fmt, base_options, epoch_from_env) for fmt in formats}
+    keys = {fmt: options_key(fmt, run.options, run.epoch_from_env) for fmt in formats}
     styles_dir = Resolver.for_source(source).styles_dir
     styles = {fmt: style_files(fmt, styles_dir) for fmt in formats}
     todo = [f for f in formats
@@ -634,64 +715,64 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
         _doc, diag = read(source, None, strict=True)
         if diag.errors:
             raise PublishError(diag.sorted())
-    if not todo:
-        return BuildReport([results[f] for f in formats], _ordered(diagnostics))
+    return Article(req, run, source, out_dir, targets, package, manifest, keys, styles, todo, results, diagnostics)
 
-    check_writable(out_dir, [targets[f] for f in todo])
-    resolver = Resolver.for_source(source)
-    doc, diag = read(source, resolver, formats=tuple(todo), strict=req.strict)
-    read_diags = _ordered(diag.items)
+
+def read_article(a: Article, resolver: Resolver | None = None) -> None:
+    """Read the article once into its snapshot (PublishError on input errors);
+    ``resolver`` may be one that shares bytes already read in a batch."""
+    check_writable(a.out_dir, [a.targets[f] for f in a.todo])
+    resolver = resolver or Resolver.for_source(a.source)
+    doc, diag = read(a.source, resolver, formats=tuple(a.todo), strict=a.req.strict)
+    a.read_diags = _ordered(diag.items)
     if doc is None:
         raise PublishError(diag.sorted())
-    diagnostics = _ordered(diagnostics + read_diags)
+    a.diagnostics = _ordered(a.diagnostics + a.read_diags)
     # The snapshot: every input read once, here, before any worker starts; the
     # workers get these bytes with the resolver and the cache records their hashes.
     source_files = list(resolver.reads)
     for p in source_files:
         resolver.read_bytes(p)
-    source_digests = resolver.digests()
-    style_digests = {fmt: {str(p): _snapshot_digest(resolver, p) for p in styles[fmt]} for fmt in todo}
+    a.source_digests = resolver.digests()
+    a.style_digests = {fmt: {str(p): _snapshot_digest(resolver, p) for p in a.styles[fmt]} for fmt in a.todo}
     for p in _package_templates():
         _snapshot_digest(resolver, p)
-    options = base_options
-    if not epoch_from_env:
+    options = a.run.options
+    if not a.run.epoch_from_env:
         # No SOURCE_DATE_EPOCH: date outputs by their newest input (as read), so
         # that identical inputs still give identical bytes.
-        options = RenderOptions(paper=base_options.paper, html_images=base_options.html_images,
+        options = RenderOptions(paper=options.paper, html_images=options.html_images,
                                 epoch=int(max(resolver.snapshot[str(p)].mtime for p in source_files)))
-    jobs = req.jobs or os.cpu_count() or 1
-    rendered: dict[str, tuple[dict[str, bytes], float]] = {}
-    worker_reads: dict[str, dict[str, str]] = {}
-    for fmt, data, diags, secs in render_parallel(tuple(todo), doc, options, resolver, jobs=jobs,
-                                                  timeout=req.timeout, on_event=emit, reads=worker_reads):
-        if data is None:
-            results[fmt] = FormatResult(fmt, targets[fmt], "failed", 0, secs, diags)
-            emit(fmt, "failed", {"seconds": secs})
-        else:
-            rendered[fmt] = (data, secs)
-            emit(fmt, "rendered", {"size": len(data[""]), "seconds": secs})
-    # Commit only a complete set: if any format failed, every previous output
-    # stays exactly as it was.
+    a.doc, a.resolver, a.options = doc, resolver, options
+
+
+def commit_article(a: Article, rendered: dict[str, tuple[dict[str, bytes], float]],
+                   worker_reads: dict[str, dict[str, str]], emit: Event) -> BuildReport:
+    """Commit a complete set (outputs and manifest, all or nothing) or, if any
+    format failed (already in ``a.results``), keep every previous output."""
+    formats, targets, out_dir, source = a.formats, a.targets, a.out_dir, a.source
+    results = a.results
     if any(r.status == "failed" for r in results.values()):
         for fmt, (data, secs) in rendered.items():
             results[fmt] = FormatResult(fmt, targets[fmt], "kept", len(data[""]), secs)
-        return BuildReport([results[f] for f in formats], diagnostics)
+        return BuildReport([results[f] for f in formats], a.diagnostics)
 
     # every file of every format (a writer may make several: writers.WRITERS)
     files = {fmt: {out_dir / WRITERS[fmt].filename(source.stem, key): d for key, d in data.items()}
              for fmt, (data, _) in rendered.items()}
     changed = {fmt: f for fmt, f in files.items() if not all(_same_bytes(p, d) for p, d in f.items())}
-    templates = {p: d for p, d in resolver.digests().items() if Path(p).is_relative_to(PACKAGE_DIR)}
+    assert a.resolver is not None
+    templates = {p: d for p, d in a.resolver.digests().items() if Path(p).is_relative_to(PACKAGE_DIR)}
 
     def record(stats: dict[Path, os.stat_result]) -> dict[Path, bytes]:
         for fmt, (data, _) in rendered.items():
             st = stats.get(targets[fmt]) or targets[fmt].stat()
-            inputs = dict(package)
-            for more in (templates, source_digests, style_digests[fmt], worker_reads.get(fmt, {})):
+            inputs = dict(a.package)
+            for more in (templates, a.source_digests, a.style_digests[fmt], worker_reads.get(fmt, {})):
                 _merge_digests(inputs, more)
-            manifest.record(fmt, keys[fmt], hashlib.sha256(data[""]).hexdigest(), [st.st_size, st.st_mtime_ns],
-                            inputs, styles[fmt], read_diags)
-        return {manifest.path: manifest.to_bytes()}
+            a.manifest.record(fmt, a.keys[fmt], hashlib.sha256(data[""]).hexdigest(), [st.st_size, st.st_mtime_ns],
+                              inputs, a.styles[fmt], a.read_diags)
+        return {a.manifest.path: a.manifest.to_bytes()}
 
     try:
         txn.commit(out_dir, {p: d for f in changed.values() for p, d in f.items()}, late=record)
@@ -701,4 +782,26 @@ def _build_locked(req: BuildRequest, source: Path, out_dir: Path, formats: tuple
     for fmt, (data, secs) in rendered.items():
         results[fmt] = FormatResult(fmt, targets[fmt], "written" if fmt in changed else "unchanged", len(data[""]), secs)
         emit(fmt, results[fmt].status, {"size": len(data[""]), "seconds": secs})
-    return BuildReport([results[f] for f in formats], diagnostics)
+    return BuildReport([results[f] for f in formats], a.diagnostics)
+
+
+def _build_locked(req: BuildRequest, run: RunSettings, emit: Event) -> BuildReport:
+    a = plan_article(req, run, emit)
+    if not a.todo:
+        return a.report()
+    read_article(a)
+    assert a.doc is not None and a.resolver is not None and a.options is not None
+    jobs = req.jobs or os.cpu_count() or 1
+    rendered: dict[str, tuple[dict[str, bytes], float]] = {}
+    worker_reads: dict[str, dict[str, str]] = {}
+    for fmt, data, diags, secs in render_parallel(tuple(a.todo), a.doc, a.options, a.resolver, jobs=jobs,
+                                                  timeout=req.timeout, on_event=emit, reads=worker_reads):
+        if data is None:
+            a.results[fmt] = FormatResult(fmt, a.targets[fmt], "failed", 0, secs, diags)
+            emit(fmt, "failed", {"seconds": secs})
+        else:
+            rendered[fmt] = (data, secs)
+            emit(fmt, "rendered", {"size": len(data[""]), "seconds": secs})
+    # Commit only a complete set: if any format failed, every previous output
+    # stays exactly as it was.
+    return commit_article(a, rendered, worker_reads, emit)

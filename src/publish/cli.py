@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -93,9 +94,10 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Output folder (default: out/).")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=str,
+              help="Output folder (default: out/); for several sources a pattern with {stem} and {parent} "
+                   "(default: out/{stem}).")
 @click.option("--format", "formats", type=_Choices(FORMATS), multiple=True,
               help="Format(s) to build: a comma list (pdf,epub) or repeated; any case. Default: all.")
 @click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size (default: a4).")
@@ -109,14 +111,24 @@ def main() -> None:
               help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
 @click.option("--html-images", type=click.Choice(HTML_IMAGES), default="inline", show_default=True,
               help="HTML edition: images as data: URIs in the page, or as files in OUT/<stem>_files/.")
-def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict, html_images) -> None:
-    """Build SOURCE (default source/article.md) into OUT/<stem>.<format>."""
+@click.option("--keep-going/--fail-fast", default=True, show_default=True,
+              help="Several sources: build every article whatever the others do, or stop at the first failure.")
+@click.option("--executor", type=click.Choice(("local", "dask")),
+              help="Where several sources render: worker processes here (default) or a Dask cluster.")
+@click.option("--scheduler", help="The Dask scheduler's address, tcp://HOST:PORT (with --executor dask).")
+def build(sources, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict, html_images,
+          keep_going, executor, scheduler) -> None:
+    """Build SOURCE... (default source/article.md) into OUT/<stem>.<format>.
+
+    SOURCE may be files, folders (every *.md with front matter under them) and
+    globs; several articles are built as one batch, each into its own folder."""
     from .build import BuildRequest
 
-    cfg = _config(source)
-    req = BuildRequest(
-        source=_source_or_exit(source, cfg.at(cfg.source)),
-        out_dir=Path(out_dir or cfg.at(cfg.out)),
+    cfg = _config(sources[0] if len(sources) == 1 and not _is_glob(sources[0]) else None)
+    executor = executor or cfg.executor
+    base = BuildRequest(
+        source=cfg.at(cfg.source),
+        out_dir=cfg.at(cfg.out),
         formats=_flat(formats) or cfg.formats,
         paper=paper or cfg.paper,
         use_cache=not no_cache,
@@ -126,7 +138,145 @@ def build(source, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_
         strict=cfg.strict if strict is None else strict,
         html_images=html_images,
     )
-    sys.exit(_run_build(req, quiet))
+    single = (len(sources) <= 1 and executor == "local" and "{" not in (out_dir or "")
+              and not (sources and (sources[0].is_dir() or (not sources[0].exists() and _is_glob(sources[0])))))
+    if single:
+        req = replace(base, source=_source_or_exit(sources[0] if sources else None, cfg.at(cfg.source)),
+                      out_dir=Path(out_dir) if out_dir else cfg.at(cfg.out))
+        sys.exit(_run_build(req, quiet))
+    from .batch import BatchRequest, expand_sources, output_folders
+
+    found, missing = expand_sources(list(sources) or [cfg.at(cfg.source)])
+    _emit(missing)
+    if not found:
+        if not missing:
+            click.echo(f"{', '.join(map(str, sources))}: error: no *.md source with front matter found", err=True)
+        sys.exit(1)
+    try:
+        outs = output_folders(found, out_dir, cfg.out)
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        sys.exit(exc.exit_code)
+    breq = BatchRequest(tuple(found), tuple(outs), base, keep_going=keep_going, executor=executor,
+                        scheduler=scheduler or cfg.scheduler or None)
+    code = _run_batch(breq, quiet)
+    sys.exit(max(code, 1 if missing else 0))
+
+
+def _is_glob(p: Path) -> bool:
+    return bool(set("*?[") & set(str(p)))
+
+
+def _run_batch(breq, quiet: bool) -> int:
+    from .batch import build_batch
+
+    progress = _BatchProgress(quiet)
+    try:
+        with progress:
+            report = build_batch(breq, on_event=progress.event)
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted: previous outputs kept", err=True)
+        return 130
+    progress.summary(report)
+    return report.exit_code
+
+
+class _BatchProgress:
+    """One live display for the whole batch (articles done/failed, formats per
+    second, ETA), each article's diagnostics as it ends, then a summary table."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+
+        self.quiet = quiet
+        self.console = Console(stderr=True)
+        self.progress = None
+        self.task = None
+        self.started = time.monotonic()
+        self.formats_done = 0
+        self.failed = 0
+
+    def __enter__(self):
+        if not self.quiet and self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                       TimeRemainingColumn)
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("articles"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[failed]} failed"),
+                                     TextColumn("{task.fields[rate]} formats/s"), TextColumn("ETA"),
+                                     TimeRemainingColumn(), console=self.console, transient=True)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line, err=True)
+
+    def event(self, kind: str, info: dict) -> None:
+        if kind == "start":
+            self.started = time.monotonic()
+            if self.progress is not None:
+                self.task = self.progress.add_task("batch", total=info["articles"], failed=0, rate="0.0")
+        elif kind == "format":
+            self.formats_done += 1
+        elif kind == "article":
+            r = info["result"]
+            self.failed += r.exit_code != 0
+            for d in r.all_diagnostics():
+                self._say(str(d))
+        elif kind == "message":
+            self._say(info.get("message", ""))
+        if self.progress is not None and self.task is not None:
+            secs = max(time.monotonic() - self.started, 1e-6)
+            self.progress.update(self.task, advance=1 if kind == "article" else 0, failed=self.failed,
+                                 rate=f"{self.formats_done / secs:.1f}")
+
+    def summary(self, report) -> None:
+        if self.quiet:
+            return
+        n = len(report.articles)
+        built = sum(a.status == "built" for a in report.articles)
+        cached = sum(a.status == "cached" for a in report.articles)
+        failed = sum(a.exit_code != 0 for a in report.articles)
+        rate = report.formats_rendered / report.seconds if report.seconds else 0.0
+        line = (f"{n} articles: {built} built, {cached} cached, {failed} failed; {report.formats_rendered} formats "
+                f"rendered in {report.seconds:.1f} s ({rate:.2f}/s, {60 * built / max(report.seconds, 1e-6):.1f} "
+                f"articles/min); exit {report.exit_code}")
+        if not self.console.is_terminal:  # logs and scripts: one plain line per article
+            for a in report.articles:
+                click.echo(f"{a.source}\t{a.out_dir}\t{a.status}\t{_counts(a)}\t{a.seconds:.1f}s\t{a.exit_code}",
+                           err=True)
+            click.echo(line, err=True)
+            return
+        from rich.table import Table
+
+        t = Table(title=None, show_edge=False, header_style="bold")
+        for col, just in (("source", "left"), ("output folder", "left"), ("formats", "left"),
+                          ("seconds", "right"), ("status", "left")):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for a in report.articles:
+            t.add_row(str(a.source), str(a.out_dir), _counts(a), f"{a.seconds:.1f}",
+                      a.status + (f" (exit {a.exit_code})" if a.exit_code else ""))
+        self.console.print(t)
+        self.console.print(line, markup=False, highlight=False)
+
+
+def _counts(a) -> str:
+    if a.report is None:
+        return "-"
+    by: dict[str, int] = {}
+    for r in a.report.results:
+        by[r.status] = by.get(r.status, 0) + 1
+    return ", ".join(f"{v} {k}" for k, v in sorted(by.items()))
 
 
 def _run_build(req, quiet: bool) -> int:

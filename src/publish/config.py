@@ -40,10 +40,13 @@ class Config:
             return full.relative_to(Path.cwd().resolve())
         except ValueError:
             return full
+    executor: str = "local"  # where a batch renders: "local" (worker processes) or "dask"
+    scheduler: str = ""  # the Dask scheduler's address, tcp://HOST:PORT
 
 
+EXECUTORS = ("local", "dask")
 KEYS = {"source": str, "out": str, "formats": list, "paper": str, "timeout": (int, float), "jobs": int,
-        "strict": bool}
+        "strict": bool, "executor": str, "scheduler": str}
 
 
 def _line_of(text: str, key: str, table: str | None) -> int:
@@ -113,6 +116,9 @@ def _validate(section: dict, path: Path, text: str, table: str | None) -> Config
             value = value.lower()
         if key == "paper" and value not in PAPERS:
             errors.append(Diagnostic(str(path), line, 1, "error", f"paper must be one of {', '.join(PAPERS)}"))
+            continue
+        if key == "executor" and value not in EXECUTORS:
+            errors.append(Diagnostic(str(path), line, 1, "error", f"executor must be one of {', '.join(EXECUTORS)}"))
             continue
         if key == "formats":
             value = [f.lower() if isinstance(f, str) else f for f in value]  # type: ignore[union-attr]

@@ -57,6 +57,9 @@ class Resolver:
     # travels with the resolver) use the same bytes, and the cache records the
     # hash of exactly those bytes. Per run.
     snapshot: dict[str, "Snapshot"] = field(default_factory=dict, compare=False, repr=False)
+    # Bytes already read by other articles of the same batch (a glossary shared by
+    # a series is read once per batch); never shipped to a worker (see frozen()).
+    shared: dict[str, "Snapshot"] | None = field(default=None, compare=False, repr=False)
 
     def _note(self, path: Path) -> None:
         if path not in self.reads:
@@ -67,11 +70,12 @@ class Resolver:
         return {p: s.digest for p, s in self.snapshot.items()}
 
     @classmethod
-    def for_source(cls, source: Path, styles_dir: Path | None = None) -> "Resolver":
+    def for_source(cls, source: Path, styles_dir: Path | None = None,
+                   shared: dict[str, "Snapshot"] | None = None) -> "Resolver":
         source_dir = source.resolve().parent
         if styles_dir is None:
             styles_dir = find_styles_dir(source_dir)
-        return cls(source_dir=source_dir, styles_dir=styles_dir.resolve())
+        return cls(source_dir=source_dir, styles_dir=styles_dir.resolve(), shared=shared)
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -82,8 +86,12 @@ class Resolver:
         styles/ when it exists (the package's defaults do not change under a user)."""
         return sorted({str(self.source_dir)} | ({str(self.styles_dir)} if self.styles_dir.is_dir() else set()))
 
+    def real(self, path: Path) -> Path:
+        """``path`` with symlinks and ``..`` resolved (the key of its snapshot)."""
+        return Path(os.path.realpath(path))
+
     def is_allowed(self, path: Path) -> bool:
-        real = Path(os.path.realpath(path))
+        real = self.real(path)
         return any(real == r or real.is_relative_to(r) for r in self.roots)
 
     def resolve(self, ref: str, pos: Pos | None = None, *, base: Path | None = None) -> Path:
@@ -100,10 +108,10 @@ class Resolver:
         candidate = Path(ref)
         if candidate.is_absolute():
             raise fail(f"'{ref}': absolute paths are not allowed; use a path relative to the source")
-        real = Path(os.path.realpath((base or self.source_dir) / unquote(ref)))
+        real = self.real((base or self.source_dir) / unquote(ref))
         if not any(real == r or real.is_relative_to(r) for r in self.roots):
             raise fail(f"'{ref}' resolves outside the project (to {real.name!r}); refused")
-        if not real.is_file():
+        if not self.is_file(real):
             raise fail(f"'{ref}': file not found")
         self._note(real)
         return real
@@ -112,8 +120,8 @@ class Resolver:
         """A style file (CSS, reference.docx): the project's styles/ first, then the
         package's default of the same name."""
         for root in (self.styles_dir, PACKAGE_STYLES):
-            path = Path(os.path.realpath(root / name))
-            if path.is_relative_to(root) and path.is_file():
+            path = self.real(root / name)
+            if path.is_relative_to(self.real(root)) and self.is_file(path):
                 return path
         raise ResourceError(
             Diagnostic(str(self.styles_dir / name), 1, 1, "error",
@@ -127,13 +135,32 @@ class Resolver:
             )
         real = Path(os.path.realpath(path))
         snap = self.snapshot.get(str(real))
+        if snap is None and self.shared is not None:
+            snap = self.shared.get(str(real))
+            if snap is not None:
+                self.snapshot[str(real)] = snap
         if snap is None:
             with open(real, "rb") as fh:
                 st = os.fstat(fh.fileno())
                 data = fh.read()
             snap = self.snapshot[str(real)] = Snapshot(data, hashlib.sha256(data).hexdigest(), st.st_mtime)
+            if self.shared is not None:
+                self.shared[str(real)] = snap
         self._note(real)
         return snap.data
+
+    def is_file(self, path: Path) -> bool:
+        """Whether ``path`` is a file this resolver can serve."""
+        return Path(path).is_file()
+
+    def mtime(self, path: Path) -> float:
+        return Path(path).stat().st_mtime
+
+    def frozen(self) -> "SnapshotResolver":
+        """A resolver that serves only this one's snapshot (the bytes read so far),
+        for a worker: picklable, and it never touches the file system."""
+        return SnapshotResolver(self.source_dir, self.styles_dir, snapshot=dict(self.snapshot),
+                                package_dir=PACKAGE_DIR)
 
     # ---------------------------------------------------------------- WeasyPrint
     def weasyprint_fetcher(self):  # -> weasyprint.urls.URLFetcher
@@ -152,12 +179,53 @@ class Resolver:
                     return super().fetch(url, headers)
                 if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
                     raise FatalURLFetchingError(f"refused non-local resource: {url}")
-                path = Path(os.path.realpath(unquote(parts.path)))
-                if not resolver.is_allowed(path) or not path.is_file():
+                path = resolver.real(Path(unquote(parts.path)))
+                if not resolver.is_allowed(path) or not resolver.is_file(path):
                     raise FatalURLFetchingError(f"refused resource outside the project: {url}")
                 return URLFetcherResponse(path.as_uri(), body=resolver.read_bytes(path))
 
         return _Fetcher()
+
+
+@dataclass(frozen=True)
+class SnapshotResolver(Resolver):
+    """A resolver that serves only the snapshot it was given: what a render task
+    (a spawned worker, a Dask worker on another machine) reads. It never opens,
+    stats or lists a file: a path not in the snapshot does not exist for it.
+    The package's own templates are keyed by the client's package folder and
+    found under this process's (the same version: checked before a batch)."""
+
+    package_dir: Path = PACKAGE_DIR
+
+    def real(self, path: Path) -> Path:
+        p = Path(os.path.normpath(path))
+        if self.package_dir != PACKAGE_DIR and p.is_relative_to(PACKAGE_DIR):
+            p = self.package_dir / p.relative_to(PACKAGE_DIR)
+        return p
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return (self.source_dir, self.styles_dir, self.package_dir / "templates")
+
+    def is_allowed(self, path: Path) -> bool:
+        return str(self.real(path)) in self.snapshot
+
+    def is_file(self, path: Path) -> bool:
+        return str(self.real(path)) in self.snapshot
+
+    def mtime(self, path: Path) -> float:
+        return self.snapshot[str(self.real(path))].mtime
+
+    def read_bytes(self, path: Path) -> bytes:
+        real = self.real(path)
+        snap = self.snapshot.get(str(real))
+        if snap is None:
+            raise ResourceError(Diagnostic(str(path), 1, 1, "error", "not among the files this build read; refused"))
+        self._note(real)
+        return snap.data
+
+    def frozen(self) -> "SnapshotResolver":
+        return self
 
 
 def find_styles_dir(source_dir: Path) -> Path:

@@ -24,17 +24,18 @@ class _ResolverLoader(jinja2.BaseLoader):
 
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
-        self.roots = (resolver.styles_dir / "templates", PACKAGE_TEMPLATES)
+        self.roots = (resolver.styles_dir / "templates", PACKAGE_TEMPLATES)  # as the resolver sees them
 
     def get_source(self, environment, template):
         pieces = jinja2.loaders.split_template_path(template)  # refuses ".." segments
         for root in self.roots:
             path = root.joinpath(*pieces)
-            real = path.resolve()
-            if real.is_file() and real.is_relative_to(root.resolve()) and self.resolver.is_allowed(real):
+            real = self.resolver.real(path)
+            if (self.resolver.is_file(real) and real.is_relative_to(self.resolver.real(root))
+                    and self.resolver.is_allowed(real)):
                 text = self.resolver.read_bytes(real).decode("utf-8")
-                mtime = real.stat().st_mtime
-                return text, str(real), lambda: real.stat().st_mtime == mtime
+                mtime = self.resolver.mtime(real)
+                return text, str(real), lambda: self.resolver.mtime(real) == mtime
         raise jinja2.TemplateNotFound(template)
 
 
