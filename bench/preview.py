@@ -109,7 +109,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="publish-bench-preview-"))
     try:
         shutil.copytree(ROOT / "source", work / "source")
-        shutil.copytree(ROOT / "styles", work / "styles")
+        shutil.copytree(ROOT / "src" / "publish" / "styles", work / "styles")
         (work / "publish.toml").write_text("")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

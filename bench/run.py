@@ -199,7 +199,7 @@ def code_stamp(src: Path) -> str:
     import hashlib
     h = hashlib.sha256()
     files = sorted((ROOT / "src" / "publish").rglob("*.py")) + sorted((ROOT / "src" / "publish" / "templates").rglob("*"))
-    files += sorted((ROOT / "styles").rglob("*")) + sorted(src.parent.glob("*"))
+    files += sorted((ROOT / "src" / "publish" / "styles").rglob("*")) + sorted(src.parent.glob("*"))
     for f in files:
         if f.is_file() and "__pycache__" not in f.parts:
             h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())

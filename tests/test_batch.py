@@ -102,7 +102,7 @@ def test_a_task_pickles_and_renders_from_its_snapshot_alone(tmp_path: Path, sing
     sources, expected = single_builds
     proj = tmp_path / "proj"
     shutil.copytree(sources[0].parent, proj / "series")
-    shutil.copytree(ROOT / "styles", proj / "styles")
+    shutil.copytree(ROOT / "src" / "publish" / "styles", proj / "styles")
     (proj / "publish.toml").write_text("")
     src = proj / "series" / sources[0].name
     req = BuildRequest(src, tmp_path / "out", formats=ALL, use_cache=False)

@@ -570,7 +570,9 @@ def _ordered(diags) -> list[Diagnostic]:
 
 
 def _package_templates() -> list[Path]:
-    return sorted(p for p in (PACKAGE_DIR / "templates").rglob("*") if p.is_file())
+    """The package's templates and default styles: read into every build's snapshot
+    (a render task's resolver serves nothing else)."""
+    return sorted(p for d in ("templates", "styles") for p in (PACKAGE_DIR / d).rglob("*") if p.is_file())
 
 
 def _snapshot_digest(resolver: Resolver, path: Path) -> str:
