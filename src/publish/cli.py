@@ -171,15 +171,14 @@ def _run_batch(breq, quiet: bool) -> int:
     from .batch import build_batch
 
     progress = _BatchProgress(quiet)
-    try:
+
+    def run():
         with progress:
-            report = build_batch(breq, on_event=progress.event)
-    except PublishError as exc:
-        _emit(exc.diagnostics)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted: previous outputs kept", err=True)
-        return 130
+            return build_batch(breq, on_event=progress.event)
+
+    report, code = _guarded(run, breq.base.out_dir)
+    if report is None:
+        return code
     progress.summary(report)
     return report.exit_code
 
@@ -279,27 +278,38 @@ def _counts(a) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted(by.items()))
 
 
+def _guarded(run, out_dir):
+    """(report, 0) from ``run()``, or (None, exit code) with the fault said in one line:
+    input errors, an interrupt, an output-folder fault the build did not name. Never a traceback."""
+    try:
+        return run(), 0
+    except PublishError as exc:
+        _emit(exc.diagnostics)
+        return None, exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted: previous outputs kept", err=True)
+        return None, 130
+    except OSError as exc:
+        from .build import cause
+
+        click.echo(f"{exc.filename or out_dir}: error: {cause(exc)}", err=True)
+        return None, 5
+
+
 def _run_build(req, quiet: bool) -> int:
     from .build import build as run_build
 
     progress = None if quiet else _Progress(req)
-    try:
-        if progress:
-            with progress:
-                report = run_build(req, on_event=progress.event)
-        else:
-            report = run_build(req)
-    except PublishError as exc:
-        _emit(exc.diagnostics)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted: previous outputs kept", err=True)
-        return 130
-    except OSError as exc:  # an output-folder fault the build did not name: still one line, no traceback
-        from .build import cause
 
-        click.echo(f"{exc.filename or req.out_dir}: error: {cause(exc)}", err=True)
-        return 5
+    def run():
+        if not progress:
+            return run_build(req)
+        with progress:
+            return run_build(req, on_event=progress.event)
+
+    report, code = _guarded(run, req.out_dir)
+    if report is None:
+        return code
     _emit(report.diagnostics)
     for r in report.results:
         _emit(r.diagnostics)
