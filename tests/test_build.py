@@ -283,3 +283,41 @@ def test_a_writer_may_return_several_files(tmp_path, monkeypatch):
     assert report.exit_code == 0, report
     assert (out / "a.txt").read_bytes() == b"Several"
     assert (out / "a_files" / "a.txt").read_bytes() == b"A"
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_a_result_is_committed_before_its_worker_has_shut_down(tmp_path, monkeypatch):
+    """A worker's interpreter shutdown is off the critical path: the build commits
+    a result while the worker that made it is still exiting, and reaps it after."""
+    from dataclasses import replace as _replace
+
+    import publish.build as build_mod
+    from publish import writers as writers_pkg
+
+    row = _replace(writers_pkg.WRITERS["docx"], name="slowexit", extension="txt", module="slow_exit_writer")
+    monkeypatch.setitem(writers_pkg.WRITERS, "slowexit", row)
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: Slow exit\n---\nText.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    seen: dict[str, object] = {}
+    real_commit = build_mod.commit_article
+
+    def commit(a, rendered, reads, emit):
+        seen["pid"] = pid = int(rendered["slowexit"][0][""])
+        seen["running at commit"] = _running(pid)
+        return real_commit(a, rendered, reads, emit)
+
+    monkeypatch.setattr(build_mod, "commit_article", commit)
+    report = build(BuildRequest(src, out, formats=("slowexit",), jobs=1), environ={"SOURCE_DATE_EPOCH": "0"})
+    assert report.exit_code == 0, report
+    assert (out / "a.txt").read_bytes() == str(seen["pid"]).encode()
+    assert seen["running at commit"] is True  # still in its 3 s atexit handler: not waited for
+    assert not _running(seen["pid"])  # and reaped (killed after the grace) before build() returned
