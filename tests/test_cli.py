@@ -185,3 +185,38 @@ def test_watch_renders_every_save_on_one_warm_worker_and_verbose_shows_its_lines
     assert (out / "a.docx").read_bytes() == b"U"
     assert _pid_gone(pids.pop())  # and it ended with the session
     assert "Traceback" not in r.output
+
+
+def test_ctrl_c_during_a_watch_build_stops_watch_and_ends_its_workers(tmp_path, monkeypatch) -> None:
+    import os
+    import signal
+    import threading
+    import time
+    from dataclasses import replace
+
+    import watchfiles
+
+    from publish.pool import LocalPool
+    from publish.writers import WRITERS
+
+    monkeypatch.setitem(WRITERS, "docx", replace(WRITERS["docx"], module="sleepy_writer"))  # renders for 30 s
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    pools: list[LocalPool] = []
+    real_warm = LocalPool.warm
+    monkeypatch.setattr(LocalPool, "warm", classmethod(lambda cls, *a: pools.append(real_warm(*a)) or pools[-1]))
+
+    def fake_watch(*paths, **kw):
+        threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C mid-render
+        yield set()
+        raise AssertionError("watch went on after Ctrl-C")
+
+    monkeypatch.setattr(watchfiles, "watch", fake_watch)
+    started = time.monotonic()
+    r = CliRunner().invoke(cli.main, ["watch", str(src), "--out", str(out), "--format", "docx"])
+    assert r.exit_code == 0, r.output
+    assert time.monotonic() - started < 10  # not the 30 s render
+    assert "interrupted: previous outputs kept" in r.stderr and r.stderr.rstrip().endswith("stopped")
+    assert not (out / "a.docx").exists()
+    assert pools and pools[0].slots == []  # every worker ended
+    assert "Traceback" not in r.output

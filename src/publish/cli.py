@@ -492,11 +492,8 @@ def watch(source, out_dir, formats, paper, strict, verbose) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if pool is not None:
-            try:
-                pool.close()  # every worker ends (told to, or killed after 5 s)
-            except KeyboardInterrupt:  # Ctrl-C again: no more waiting
-                pool.terminate()
+        if pool is not None:  # every worker ends: nothing of theirs is left to lose
+            pool.terminate()
     click.echo("stopped", err=True)
 
 

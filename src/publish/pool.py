@@ -184,7 +184,7 @@ class LocalPool:
         self.slots = []
 
     def terminate(self) -> None:
-        """Kill every worker now (a second Ctrl-C while closing)."""
+        """Kill every worker now (``publish watch`` stopping: a worker holds nothing to lose)."""
         for slot in self.slots:
             if slot.proc.is_alive():
                 slot.proc.kill()
