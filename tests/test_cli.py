@@ -220,3 +220,18 @@ def test_ctrl_c_during_a_watch_build_stops_watch_and_ends_its_workers(tmp_path, 
     assert not (out / "a.docx").exists()
     assert pools and pools[0].slots == []  # every worker ended
     assert "Traceback" not in r.output
+
+
+def test_verbose_batch_prints_each_articles_writer_lines(tmp_path, info_writer) -> None:
+    a = _project(tmp_path)
+    b = a.with_name("b.md")
+    b.write_text(a.read_text(), encoding="utf-8")
+    r = CliRunner().invoke(cli.main, ["build", str(a), str(b), "--out", str(tmp_path / "out" / "{stem}"),
+                                      "--format", "docx", "-v", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    for s in (a, b):
+        assert f"{s}: docx: INFO: 1 layout, 3 mends" in r.stderr.splitlines()
+    r = CliRunner().invoke(cli.main, ["build", str(a), str(b), "--out", str(tmp_path / "out" / "{stem}"),
+                                      "--format", "docx", "--no-cache", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert "INFO: 1 layout" not in r.stderr
