@@ -926,4 +926,5 @@ def _build_locked(req: BuildRequest, run: RunSettings, emit: Event, pool=None) -
         # stays exactly as it was.
         return commit_article(a, rendered, worker_reads, emit)
     finally:
+        renders.close()  # left early (an interrupt): its running workers are stopped now
         reap(finished)
