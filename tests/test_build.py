@@ -283,3 +283,91 @@ def test_a_writer_may_return_several_files(tmp_path, monkeypatch):
     assert report.exit_code == 0, report
     assert (out / "a.txt").read_bytes() == b"Several"
     assert (out / "a_files" / "a.txt").read_bytes() == b"A"
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_a_result_is_committed_before_its_worker_has_shut_down(tmp_path, monkeypatch):
+    """A worker's interpreter shutdown is off the critical path: the build commits
+    a result while the worker that made it is still exiting, and reaps it after."""
+    from dataclasses import replace as _replace
+
+    import publish.build as build_mod
+    from publish import writers as writers_pkg
+
+    row = _replace(writers_pkg.WRITERS["docx"], name="slowexit", extension="txt", module="slow_exit_writer")
+    monkeypatch.setitem(writers_pkg.WRITERS, "slowexit", row)
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: Slow exit\n---\nText.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    seen: dict[str, object] = {}
+    real_commit = build_mod.commit_article
+
+    def commit(a, rendered, reads, emit):
+        seen["pid"] = pid = int(rendered["slowexit"][0][""])
+        seen["running at commit"] = _running(pid)
+        return real_commit(a, rendered, reads, emit)
+
+    monkeypatch.setattr(build_mod, "commit_article", commit)
+    report = build(BuildRequest(src, out, formats=("slowexit",), jobs=1), environ={"SOURCE_DATE_EPOCH": "0"})
+    assert report.exit_code == 0, report
+    assert (out / "a.txt").read_bytes() == str(seen["pid"]).encode()
+    assert seen["running at commit"] is True  # still in its 3 s atexit handler: not waited for
+    assert not _running(seen["pid"])  # and reaped (killed after the grace) before build() returned
+
+
+def test_a_build_on_warm_workers_is_the_same_build(tmp_path, monkeypatch):
+    """publish watch's renderer (pool.LocalPool.warm): the same outputs, cache
+    records, results and exit codes as a build on fresh workers; a time-out kills
+    and replaces the worker, keeps the previous outputs (exit 3), and the pool goes on."""
+    import json
+    from dataclasses import replace as _replace
+
+    from publish import writers as writers_pkg
+    from publish.pool import LocalPool
+
+    env = {"SOURCE_DATE_EPOCH": "1632873600"}
+    src = small_project(tmp_path)
+    formats = ("docx", "html")
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    assert build(BuildRequest(src, ref, formats=formats), environ=env).exit_code == 0
+    with LocalPool.warm(formats, 0, 300) as pool:
+        assert pool.capacity == 2  # one worker per format
+        pids = pool.pids()
+        events: list[tuple[str, str]] = []
+        report = build(BuildRequest(src, out, formats=formats), environ=env, pool=pool,
+                       on_event=lambda f, s, i: events.append((f, s)))
+        assert report.exit_code == 0, report
+        assert [r.status for r in report.results] == ["written", "written"]
+        assert ("docx", "rendering") in events and ("docx", "rendered") in events
+        assert _snapshot(out).keys() == _snapshot(ref).keys()
+        assert all(_snapshot(out)[k][0] == _snapshot(ref)[k][0] for k in _snapshot(ref))
+
+        def inputs(folder):
+            entries = json.loads((folder / ".publish-cache" / "refs.json").read_text())["formats"]
+            return {f: (e["key"], e["inputs"], e["output"]) for f, e in entries.items()}
+
+        assert inputs(out) == inputs(ref)
+        report = build(BuildRequest(src, out, formats=formats), environ=env, pool=pool)
+        assert [r.status for r in report.results] == ["cached", "cached"]
+        before = _snapshot(out)
+        # a render that takes too long
+        monkeypatch.setitem(writers_pkg.WRITERS, "docx", _replace(writers_pkg.WRITERS["docx"], module="sleepy_writer"))
+        pool.timeout = 0.5
+        report = build(BuildRequest(src, out, formats=formats, use_cache=False), environ=env, pool=pool)
+        assert report.exit_code == 3
+        assert "DOCX rendering timed out after 0.5 s" in str(report.results[0].diagnostics)
+        assert _snapshot(out) == before
+        assert len(set(pool.pids()) - set(pids)) == 1  # its worker was killed and replaced
+        monkeypatch.undo()
+        pool.timeout = 300
+        report = build(BuildRequest(src, out, formats=formats, use_cache=False), environ=env, pool=pool)
+        assert report.exit_code == 0, report
+        assert [r.status for r in report.results] == ["unchanged", "unchanged"]

@@ -1,5 +1,5 @@
-"""The friendlier command line and the set-up split (issue 14): no rendering here,
-the build request is captured."""
+"""The friendlier command line and the set-up split (issue 14): no real rendering here,
+the build request is captured (the info channel tests render a tiny fake writer)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def captured(monkeypatch):
     reqs = []
-    monkeypatch.setattr(cli, "_run_build", lambda req, quiet: reqs.append(req) or 0)
+    monkeypatch.setattr(cli, "_run_build", lambda req, quiet, *a, **kw: reqs.append(req) or 0)
     return reqs
 
 
@@ -109,3 +109,129 @@ def test_make_build_installs_no_test_tools() -> None:
     plan = subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
     assert "system-deps.sh render test" in plan and "install-ace" in plan and "'.[test]'" in plan
+
+
+# --------------------------------------------------------------------------- the writers' info channel (issue 17)
+
+
+@pytest.fixture
+def info_writer(monkeypatch):
+    """The docx row renders with tests/info_writer.py, which logs to publish.* at INFO."""
+    from dataclasses import replace
+
+    from publish.writers import WRITERS
+
+    monkeypatch.setitem(WRITERS, "docx", replace(WRITERS["docx"], module="info_writer"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+
+
+def _log_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.startswith("docx: ")]
+
+
+@pytest.mark.parametrize("flag", ["--verbose", "-v"])
+def test_verbose_prints_what_a_writer_logged_in_its_worker(tmp_path, info_writer, flag) -> None:
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli.main, ["build", str(src), "--out", str(out), "--format", "docx", flag])
+    assert r.exit_code == 0, r.output
+    lines = _log_lines(r.stderr)
+    assert lines[0] == "docx: INFO: 1 layout, 3 mends"
+    assert lines[1].startswith("docx: worker pid ") and int(lines[1].split()[-1]) != __import__("os").getpid()
+    assert len(lines) == 2  # neither the DEBUG line nor another logger's
+    assert (out / "a.docx").read_bytes() == b"T"
+    # without --verbose: not printed (a new render: --no-cache)
+    r = CliRunner().invoke(cli.main, ["build", str(src), "--out", str(out), "--format", "docx", "--no-cache"])
+    assert r.exit_code == 0, r.output
+    assert not _log_lines(r.stderr) and "INFO: 1 layout" not in r.output
+    # --quiet --verbose: the writers' lines only
+    r = CliRunner().invoke(cli.main, ["build", str(src), "--out", str(out), "--format", "docx", "--no-cache",
+                                      "-q", "-v"])
+    assert r.exit_code == 0, r.output
+    assert _log_lines(r.stderr)[0] == "docx: INFO: 1 layout, 3 mends"
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_watch_renders_every_save_on_one_warm_worker_and_verbose_shows_its_lines(tmp_path, info_writer,
+                                                                                  monkeypatch) -> None:
+    """publish watch keeps its workers for the session: two builds, one worker pid;
+    the workers are gone when watch stops (Ctrl-C)."""
+    import watchfiles
+
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+
+    def fake_watch(*paths, **kw):
+        yield set()  # the watcher is up: the first build
+        src.write_text(src.read_text().replace("title: T", "title: U"), encoding="utf-8")
+        yield {(watchfiles.Change.modified, str(src))}  # a save
+        raise KeyboardInterrupt  # Ctrl-C while idle
+
+    monkeypatch.setattr(watchfiles, "watch", fake_watch)
+    r = CliRunner().invoke(cli.main, ["watch", str(src), "--out", str(out), "--format", "docx", "--verbose"])
+    assert r.exit_code == 0, r.output
+    assert "change detected: rebuilding" in r.stderr and r.stderr.rstrip().endswith("stopped")
+    lines = _log_lines(r.stderr)
+    assert lines.count("docx: INFO: 1 layout, 3 mends") == 2  # one line per render
+    pids = {int(ln.split()[-1]) for ln in lines if "worker pid" in ln}
+    assert len(pids) == 1  # the same warm worker rendered both saves
+    assert (out / "a.docx").read_bytes() == b"U"
+    assert _pid_gone(pids.pop())  # and it ended with the session
+    assert "Traceback" not in r.output
+
+
+def test_ctrl_c_during_a_watch_build_stops_watch_and_ends_its_workers(tmp_path, monkeypatch) -> None:
+    import os
+    import signal
+    import threading
+    import time
+    from dataclasses import replace
+
+    import watchfiles
+
+    from publish.pool import LocalPool
+    from publish.writers import WRITERS
+
+    monkeypatch.setitem(WRITERS, "docx", replace(WRITERS["docx"], module="sleepy_writer"))  # renders for 30 s
+    src = _project(tmp_path)
+    out = tmp_path / "out"
+    pools: list[LocalPool] = []
+    real_warm = LocalPool.warm
+    monkeypatch.setattr(LocalPool, "warm", classmethod(lambda cls, *a: pools.append(real_warm(*a)) or pools[-1]))
+
+    def fake_watch(*paths, **kw):
+        threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C mid-render
+        yield set()
+        raise AssertionError("watch went on after Ctrl-C")
+
+    monkeypatch.setattr(watchfiles, "watch", fake_watch)
+    started = time.monotonic()
+    r = CliRunner().invoke(cli.main, ["watch", str(src), "--out", str(out), "--format", "docx"])
+    assert r.exit_code == 0, r.output
+    assert time.monotonic() - started < 10  # not the 30 s render
+    assert "interrupted: previous outputs kept" in r.stderr and r.stderr.rstrip().endswith("stopped")
+    assert not (out / "a.docx").exists()
+    assert pools and pools[0].slots == []  # every worker ended
+    assert "Traceback" not in r.output
+
+
+def test_verbose_batch_prints_each_articles_writer_lines(tmp_path, info_writer) -> None:
+    a = _project(tmp_path)
+    b = a.with_name("b.md")
+    b.write_text(a.read_text(), encoding="utf-8")
+    r = CliRunner().invoke(cli.main, ["build", str(a), str(b), "--out", str(tmp_path / "out" / "{stem}"),
+                                      "--format", "docx", "-v", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    for s in (a, b):
+        assert f"{s}: docx: INFO: 1 layout, 3 mends" in r.stderr.splitlines()
+    r = CliRunner().invoke(cli.main, ["build", str(a), str(b), "--out", str(tmp_path / "out" / "{stem}"),
+                                      "--format", "docx", "--no-cache", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert "INFO: 1 layout" not in r.stderr

@@ -63,7 +63,7 @@ def _docx_text(path: Path) -> str:
 
 def _fake_renderer(payloads: dict[str, bytes]):
     """Stands in for render_parallel: every format 'renders' to the given bytes at once."""
-    def fake(formats, doc, options, resolver, *, jobs, timeout, on_event=None, reads=None):
+    def fake(formats, doc, options, resolver, *, jobs, timeout, on_event=None, reads=None, finished=None):
         for fmt in formats:
             if on_event:
                 on_event(fmt, "rendering", {})

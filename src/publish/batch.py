@@ -174,7 +174,7 @@ class BatchRequest:
 
 
 BatchEvent = Callable[[str, dict], None]
-# ("start", {"articles": n, "formats": k}), ("format", {"source", "format", "ok", "seconds"}),
+# ("start", {"articles": n, "formats": k}), ("format", {"source", "format", "ok", "seconds", "logs"}),
 # ("article", {"result": ArticleResult}), ("message", {"message": str})
 
 
@@ -310,7 +310,7 @@ def build_batch(breq: BatchRequest, on_event: BatchEvent | None = None, environ:
                 break
             if not open_:
                 continue
-            for (i, fmt), status, payload, secs in pool.poll(0.1):
+            for (i, fmt), status, payload, secs, logs in pool.poll(0.1):
                 o = open_.get(i)
                 if o is None or fmt not in o.waiting:
                     continue
@@ -324,7 +324,8 @@ def build_batch(breq: BatchRequest, on_event: BatchEvent | None = None, environ:
                 else:
                     a.results[fmt] = FormatResult(fmt, a.targets[fmt], "failed", 0, secs,
                                                   [Diagnostic(**d) for d in payload])
-                emit("format", {"source": a.source, "format": fmt, "ok": status == "ok", "seconds": secs})
+                emit("format", {"source": a.source, "format": fmt, "ok": status == "ok", "seconds": secs,
+                                "logs": logs})
                 if not o.waiting:
                     close_article(o)
     finally:

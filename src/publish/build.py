@@ -30,7 +30,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
+import logging
 import os
 import signal
 import stat
@@ -448,12 +450,49 @@ def run_task(task: RenderTask) -> tuple[str, object]:
                                     f"{fmt.upper()} writer failed: {type(exc).__name__}: {exc}").as_dict()]
 
 
+LOGGER = "publish"  # writers may log to publish.* (e.g. publish.pdf) at INFO: see run_task_logged
+
+
+class _InfoRecords(logging.Handler):
+    """Collects the INFO records of one render, one line each (WARNING and up take their usual way)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is still a line, never a crash
+            message = str(record.msg)
+        self.lines.append(" ".join(message.split("\n")).strip())
+
+
+def run_task_logged(task: RenderTask) -> tuple[str, object, list[str]]:
+    """``run_task`` in a worker, plus the INFO records logged to ``publish.*`` while
+    it ran (their messages, one line each): (status, payload, lines)."""
+    logger = logging.getLogger(LOGGER)
+    handler = _InfoRecords()
+    level = logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.INFO):
+        logger.setLevel(logging.INFO)
+    try:
+        status, payload = run_task(task)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return status, payload, handler.lines
+
+
 def _worker(writer: Writer, doc: Document, options: RenderOptions, resolver: Resolver, conn) -> None:
     """Runs in a child process: render one format (the writers' table row it is
-    given), send back ('ok', (files, reads)) or ('error', diags)."""
+    given), send back ('ok', (files, reads), lines) or ('error', diags, lines)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
-        conn.send(run_task(RenderTask(writer, doc, options, resolver)))
+        conn.send(run_task_logged(RenderTask(writer, doc, options, resolver)))
     finally:
         conn.close()
 
@@ -469,6 +508,8 @@ class FormatResult:
 
 
 Event = Callable[[str, str, dict], None]  # (format, state, info)
+# states: "rendering", "log" ({"message": a writer's INFO line}), "rendered", "failed", "cached",
+# "written", "unchanged"; format "*" for the build's own messages ("waiting", "recovered")
 
 
 def render_parallel(
@@ -481,11 +522,18 @@ def render_parallel(
     timeout: float,
     on_event: Event | None = None,
     reads: dict[str, dict[str, str]] | None = None,
+    finished: list | None = None,
 ) -> Iterator[tuple[str, bytes | None, list[Diagnostic], float]]:
     """Render formats in worker processes (at most ``jobs`` at once); yields as each ends.
 
     ``reads`` receives, per format, the hashes of every file its worker read
-    (the snapshot it was given, and anything it had to read itself)."""
+    (the snapshot it was given, and anything it had to read itself).
+
+    A result is yielded as soon as it is received: the worker's interpreter
+    shutting down (about 0.4 s) is off the critical path. Workers that sent
+    their result are put in ``finished`` for the caller to ``reap`` once it has
+    used the results (after the commit); without ``finished`` they are reaped
+    when the generator ends."""
     import multiprocessing as mp
 
     # spawn, not fork: a worker holds only what it renders (a forked one would carry
@@ -493,6 +541,7 @@ def render_parallel(
     ctx = mp.get_context("spawn")
     pending = list(formats)
     running: dict[str, tuple] = {}
+    done: list = finished if finished is not None else []
     emit = on_event or (lambda *a: None)
     try:
         while pending or running:
@@ -509,14 +558,18 @@ def render_parallel(
             for fmt, (proc, recv, started) in list(running.items()):
                 elapsed = now - started
                 if recv in ready:
+                    logs: list[str] = []
                     try:
-                        status, payload = recv.recv()
+                        status, payload, logs = recv.recv()
                     except EOFError:  # the worker died without a word (killed, crashed)
+                        proc.join()  # dead already: its exit code for the message
                         status, payload = "error", [Diagnostic(doc.source_path, 1, 1, "error",
                                                                f"{fmt.upper()} writer process died (exit code {proc.exitcode})").as_dict()]
-                    proc.join()
                     recv.close()
                     del running[fmt]
+                    done.append(proc)  # reaped later: its result is used first
+                    for line in logs:
+                        emit(fmt, "log", {"message": line})
                     if status == "ok":
                         data, digests = payload
                         if reads is not None:
@@ -536,6 +589,62 @@ def render_parallel(
             proc.kill()
             proc.join()
             recv.close()
+        if finished is None:
+            reap(done)
+
+
+_RUNS = itertools.count()
+
+
+def render_on_pool(
+    tasks: dict[str, RenderTask],
+    pool,
+    *,
+    on_event: Event | None = None,
+    reads: dict[str, dict[str, str]] | None = None,
+) -> Iterator[tuple[str, bytes | None, list[Diagnostic], float]]:
+    """``render_parallel`` on a pool of long-lived, warm workers (``pool.LocalPool``,
+    e.g. the one ``publish watch`` keeps): the same results, diagnostics, reads and
+    events; the pool's time-out applies, and a worker that dies or times out is
+    replaced by the pool. Tasks of this call still running when it is left (an
+    interrupt) are cancelled, so the pool is clean for the next build."""
+    emit = on_event or (lambda *a: None)
+    run = next(_RUNS)
+    waiting = set(tasks)
+    try:
+        for fmt, task in tasks.items():
+            pool.submit((run, fmt), task)
+            emit(fmt, "rendering", {})
+        while waiting:
+            for key, status, payload, secs, logs in pool.poll(0.1):
+                if not (isinstance(key, tuple) and key[0] == run and key[1] in waiting):
+                    continue  # not ours (a cancelled call's)
+                fmt = key[1]
+                waiting.discard(fmt)
+                for line in logs:
+                    emit(fmt, "log", {"message": line})
+                if status == "ok":
+                    data, digests = payload
+                    if reads is not None:
+                        reads[fmt] = digests
+                    yield fmt, data, [], secs
+                else:
+                    yield fmt, None, [Diagnostic(**d) for d in payload], secs
+    finally:
+        if waiting:
+            pool.cancel()
+
+
+def reap(procs: list, grace: float = 2.0) -> None:
+    """Join worker processes that already sent their result (their interpreter is
+    shutting down); one still alive after ``grace`` seconds is killed. Empties ``procs``."""
+    deadline = time.monotonic() + grace
+    while procs:
+        proc = procs.pop()
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
 
 
 # --------------------------------------------------------------------------- build
@@ -629,15 +738,17 @@ def lock_out_dir(out_dir: Path, wait: float, emit: Event) -> BuildLock:
     return lock
 
 
-def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, str] | None = None) -> BuildReport:
+def build(req: BuildRequest, on_event: Event | None = None, environ: dict[str, str] | None = None,
+          pool=None) -> BuildReport:
     """Build the requested formats. Raises PublishError (exit 1) on input errors,
     BadEnvironment (2), LockBusy (4), OutputError (5) when the output folder
-    cannot take the outputs."""
+    cannot take the outputs. With ``pool`` (a ``pool.LocalPool``) the formats are
+    rendered by its warm workers instead of a fresh process each."""
     emit = on_event or (lambda *a: None)
     run = settings(req, environ)
     lock = lock_out_dir(Path(req.out_dir), req.lock_wait, emit)
     try:
-        return _build_locked(req, run, emit)
+        return _build_locked(req, run, emit, pool)
     finally:
         lock.__exit__(None, None, None)
 
@@ -787,7 +898,7 @@ def commit_article(a: Article, rendered: dict[str, tuple[dict[str, bytes], float
     return BuildReport([results[f] for f in formats], a.diagnostics)
 
 
-def _build_locked(req: BuildRequest, run: RunSettings, emit: Event) -> BuildReport:
+def _build_locked(req: BuildRequest, run: RunSettings, emit: Event, pool=None) -> BuildReport:
     a = plan_article(req, run, emit)
     if not a.todo:
         return a.report()
@@ -796,14 +907,24 @@ def _build_locked(req: BuildRequest, run: RunSettings, emit: Event) -> BuildRepo
     jobs = req.jobs or os.cpu_count() or 1
     rendered: dict[str, tuple[dict[str, bytes], float]] = {}
     worker_reads: dict[str, dict[str, str]] = {}
-    for fmt, data, diags, secs in render_parallel(tuple(a.todo), a.doc, a.options, a.resolver, jobs=jobs,
-                                                  timeout=req.timeout, on_event=emit, reads=worker_reads):
-        if data is None:
-            a.results[fmt] = FormatResult(fmt, a.targets[fmt], "failed", 0, secs, diags)
-            emit(fmt, "failed", {"seconds": secs})
-        else:
-            rendered[fmt] = (data, secs)
-            emit(fmt, "rendered", {"size": len(data[""]), "seconds": secs})
-    # Commit only a complete set: if any format failed, every previous output
-    # stays exactly as it was.
-    return commit_article(a, rendered, worker_reads, emit)
+    finished: list = []  # workers that sent their result: reaped after the commit
+    if pool is not None:  # the same task a fresh worker would get (the build's resolver)
+        tasks = {fmt: RenderTask(WRITERS[fmt], a.doc, a.options, a.resolver) for fmt in a.todo}
+        renders = render_on_pool(tasks, pool, on_event=emit, reads=worker_reads)
+    else:
+        renders = render_parallel(tuple(a.todo), a.doc, a.options, a.resolver, jobs=jobs, timeout=req.timeout,
+                                  on_event=emit, reads=worker_reads, finished=finished)
+    try:
+        for fmt, data, diags, secs in renders:
+            if data is None:
+                a.results[fmt] = FormatResult(fmt, a.targets[fmt], "failed", 0, secs, diags)
+                emit(fmt, "failed", {"seconds": secs})
+            else:
+                rendered[fmt] = (data, secs)
+                emit(fmt, "rendered", {"size": len(data[""]), "seconds": secs})
+        # Commit only a complete set: if any format failed, every previous output
+        # stays exactly as it was.
+        return commit_article(a, rendered, worker_reads, emit)
+    finally:
+        renders.close()  # left early (an interrupt): its running workers are stopped now
+        reap(finished)

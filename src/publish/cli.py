@@ -102,6 +102,7 @@ def main() -> None:
               help="Format(s) to build: a comma list (pdf,epub) or repeated; any case. Default: all.")
 @click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size (default: a4).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only diagnostics.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print what the writers report (e.g. the PDF's layout passes).")
 @click.option("--no-cache", is_flag=True, help="Rebuild every format even if nothing changed.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Formats rendered at once (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds allowed per format (default: 300).")
@@ -116,7 +117,7 @@ def main() -> None:
 @click.option("--executor", type=click.Choice(("local", "dask")),
               help="Where several sources render: worker processes here (default) or a Dask cluster.")
 @click.option("--scheduler", help="The Dask scheduler's address, tcp://HOST:PORT (with --executor dask).")
-def build(sources, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock_wait, strict, html_images,
+def build(sources, out_dir, formats, paper, quiet, verbose, no_cache, jobs, timeout, lock_wait, strict, html_images,
           keep_going, executor, scheduler) -> None:
     """Build SOURCE... (default source/article.md) into OUT/<stem>.<format>.
 
@@ -143,7 +144,7 @@ def build(sources, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock
     if single:
         req = replace(base, source=_source_or_exit(sources[0] if sources else None, cfg.at(cfg.source)),
                       out_dir=Path(out_dir) if out_dir else cfg.at(cfg.out))
-        sys.exit(_run_build(req, quiet))
+        sys.exit(_run_build(req, quiet, verbose))
     from .batch import BatchRequest, expand_sources, output_folders
 
     found, missing = expand_sources(list(sources) or [cfg.at(cfg.source)])
@@ -159,7 +160,7 @@ def build(sources, out_dir, formats, paper, quiet, no_cache, jobs, timeout, lock
         sys.exit(exc.exit_code)
     breq = BatchRequest(tuple(found), tuple(outs), base, keep_going=keep_going, executor=executor,
                         scheduler=scheduler or cfg.scheduler or None)
-    code = _run_batch(breq, quiet)
+    code = _run_batch(breq, quiet, verbose)
     sys.exit(max(code, 1 if missing else 0))
 
 
@@ -167,10 +168,10 @@ def _is_glob(p: Path) -> bool:
     return bool(set("*?[") & set(str(p)))
 
 
-def _run_batch(breq, quiet: bool) -> int:
+def _run_batch(breq, quiet: bool, verbose: bool = False) -> int:
     from .batch import build_batch
 
-    progress = _BatchProgress(quiet)
+    progress = _BatchProgress(quiet, verbose)
 
     def run():
         with progress:
@@ -187,10 +188,11 @@ class _BatchProgress:
     """One live display for the whole batch (articles done/failed, formats per
     second, ETA), each article's diagnostics as it ends, then a summary table."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, verbose: bool = False) -> None:
         from rich.console import Console
 
         self.quiet = quiet
+        self.verbose = verbose
         self.console = Console(stderr=True)
         self.progress = None
         self.task = None
@@ -216,7 +218,7 @@ class _BatchProgress:
 
     def _say(self, line: str) -> None:
         if self.progress is not None:
-            self.progress.console.print(line, markup=False, highlight=False)
+            self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             click.echo(line, err=True)
 
@@ -227,6 +229,9 @@ class _BatchProgress:
                 self.task = self.progress.add_task("batch", total=info["articles"], failed=0, rate="0.0")
         elif kind == "format":
             self.formats_done += 1
+            if self.verbose:
+                for line in info.get("logs", ()):
+                    self._say(f"{info['source']}: {info['format']}: {line}")
         elif kind == "article":
             r = info["result"]
             self.failed += r.exit_code != 0
@@ -296,16 +301,23 @@ def _guarded(run, out_dir):
         return None, 5
 
 
-def _run_build(req, quiet: bool) -> int:
+def _say_log(fmt: str, state: str, info: dict) -> None:
+    """--verbose --quiet: only what the writers report, one line each."""
+    if state == "log":
+        click.echo(f"{fmt}: {info['message']}", err=True)
+
+
+def _run_build(req, quiet: bool, verbose: bool = False, pool=None) -> int:
+    """One build (on ``pool``'s warm workers if given); its diagnostics and summary; the exit code."""
     from .build import build as run_build
 
-    progress = None if quiet else _Progress(req)
+    progress = None if quiet else _Progress(req, verbose)
 
     def run():
         if not progress:
-            return run_build(req)
+            return run_build(req, on_event=_say_log if verbose else None, pool=pool)
         with progress:
-            return run_build(req, on_event=progress.event)
+            return run_build(req, on_event=progress.event, pool=pool)
 
     report, code = _guarded(run, req.out_dir)
     if report is None:
@@ -321,11 +333,12 @@ def _run_build(req, quiet: bool) -> int:
 class _Progress:
     """A live line per format while it renders, then a summary table (rich)."""
 
-    def __init__(self, req) -> None:
+    def __init__(self, req, verbose: bool = False) -> None:
         from rich.console import Console
 
         from .build import available_formats
 
+        self.verbose = verbose  # print the writers' INFO lines ("log" events)
         self.console = Console(stderr=True)
         self.formats = req.formats or available_formats()
         self.state = {f: ("queued", "") for f in self.formats}
@@ -361,6 +374,14 @@ class _Progress:
     def event(self, fmt: str, state: str, info: dict) -> None:
         if fmt == "*":
             self.console.print(info.get("message", state))
+            return
+        if state == "log":
+            if self.verbose:
+                line = f"{fmt}: {info['message']}"
+                if self.live is not None:
+                    self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                else:
+                    click.echo(line, err=True)
             return
         if state == "rendering":
             self.started[fmt] = time.monotonic()
@@ -425,11 +446,16 @@ def check(source: Path | None, as_json: bool, strict: bool | None) -> None:
 @click.option("--paper", type=click.Choice(PAPERS, case_sensitive=False), help="PDF paper size.")
 @click.option("--strict/--no-strict", default=None,
               help="Treat every warning as an error (exit 1, nothing written), like Sphinx -W (default: strict in publish.toml).")
-def watch(source, out_dir, formats, paper, strict) -> None:
-    """Rebuild on every save of the source, its side files or styles/ (Ctrl-C stops)."""
+@click.option("--verbose", "-v", is_flag=True, help="Also print what the writers report (e.g. the PDF's layout passes).")
+def watch(source, out_dir, formats, paper, strict, verbose) -> None:
+    """Rebuild on every save of the source, its side files or styles/ (Ctrl-C stops).
+
+    The formats are rendered by warm workers, started once for the session (the
+    writers, WeasyPrint and its fonts loaded once), not by a fresh process per save."""
     from watchfiles import watch as watch_files
 
-    from .build import BuildRequest
+    from .build import BuildRequest, available_formats
+    from .pool import LocalPool
     from .resources import Resolver
 
     cfg = _config(source)
@@ -446,19 +472,28 @@ def watch(source, out_dir, formats, paper, strict) -> None:
         return not (p == out_real or out_real in p.parents or p.name.startswith(".") or p.suffix in (".tmp", ".swp"))
 
     started = False
+    pool = None
     try:
         # The watcher runs before the first build, so a save during that build is seen.
         for changes in watch_files(*paths, watch_filter=relevant, raise_interrupt=True,
                                    yield_on_timeout=True, rust_timeout=300):
             if not started:
                 started = True
-                _run_build(req, quiet=False)
+                pool = LocalPool.warm(req.formats or available_formats(), req.jobs, req.timeout)
+                code = _run_build(req, quiet=False, verbose=verbose, pool=pool)
                 click.echo(f"watching {', '.join(paths)} (Ctrl-C to stop)", err=True)
             elif changes:
                 click.echo("change detected: rebuilding", err=True)
-                _run_build(req, quiet=False)
+                code = _run_build(req, quiet=False, verbose=verbose, pool=pool)
+            else:
+                continue
+            if code == 130:  # Ctrl-C during the build: it kept the previous outputs; stop
+                break
     except KeyboardInterrupt:
         pass
+    finally:
+        if pool is not None:  # every worker ends: nothing of theirs is left to lose
+            pool.terminate()
     click.echo("stopped", err=True)
 
 

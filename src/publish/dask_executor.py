@@ -49,11 +49,12 @@ def fingerprint() -> dict[str, Any]:
     return {"version": __version__, "source": h.hexdigest()[:16], "libraries": dict(sorted(libs.items()))}
 
 
-def render_blob(blob: bytes) -> tuple[str, Any]:
-    """Runs on a Dask worker: render one pickled RenderTask, return ('ok', (files, reads)) or ('error', diags)."""
-    from .build import run_task
+def render_blob(blob: bytes) -> tuple[str, Any, list[str]]:
+    """Runs on a Dask worker: render one pickled RenderTask, return ('ok', (files, reads), lines)
+    or ('error', diags, lines); lines: the INFO records the writer logged (build.run_task_logged)."""
+    from .build import run_task_logged
 
-    return run_task(pickle.loads(blob))
+    return run_task_logged(pickle.loads(blob))
 
 
 def check_workers(client) -> dict[str, dict]:
@@ -112,14 +113,15 @@ class DaskPool:
         self.futures[fut] = (key, task, time.monotonic())
         self.on_start(key)
 
-    def poll(self, wait: float = 0.1) -> list[tuple[Hashable, str, Any, float]]:
+    def poll(self, wait: float = 0.1) -> list[tuple[Hashable, str, Any, float, list[str]]]:
         deadline = time.monotonic() + wait
         while True:
             done = []
             now = time.monotonic()
             for fut, (key, task, started) in list(self.futures.items()):
+                logs: list[str] = []
                 if fut.status == "finished":
-                    status, payload = fut.result()
+                    status, payload, logs = fut.result()
                 elif fut.status in ("error", "cancelled", "lost"):
                     try:
                         exc = fut.exception()
@@ -136,7 +138,7 @@ class DaskPool:
                     continue
                 del self.futures[fut]
                 fut.release()
-                done.append((key, status, payload, now - started))
+                done.append((key, status, payload, now - started, logs))
             if done or time.monotonic() >= deadline or not self.futures:
                 return done
             time.sleep(0.02)

@@ -25,12 +25,13 @@ from .diagnostics import Diagnostic
 
 RETRIES = 1  # a task whose worker died is run once more on a fresh worker
 
-Completion = tuple[Hashable, str, Any, float]  # (key, "ok"|"error", payload, seconds)
+Completion = tuple[Hashable, str, Any, float, list[str]]
+# (key, "ok"|"error", payload, seconds, the INFO lines the writer logged: build.run_task_logged)
 
 
 def _serve(conn, preload: tuple[str, ...]) -> None:
     """A worker's life: import the writers once, then render tasks until told to stop."""
-    from .build import run_task
+    from .build import run_task_logged
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     for name in preload:
@@ -45,7 +46,7 @@ def _serve(conn, preload: tuple[str, ...]) -> None:
             return
         if task is None:
             return
-        conn.send(run_task(task))
+        conn.send(run_task_logged(task))
 
 
 @dataclass
@@ -134,9 +135,10 @@ class LocalPool:
         now = time.monotonic()
         for slot in busy:
             key, task, elapsed = slot.key, slot.task, now - slot.started
+            logs: list[str] = []
             if slot.conn in ready:
                 try:
-                    status, payload = slot.conn.recv()
+                    status, payload, logs = slot.conn.recv()
                 except (EOFError, OSError):  # the worker died without a word (killed, crashed)
                     code = slot.proc.exitcode
                     self._replace(slot)
@@ -147,11 +149,11 @@ class LocalPool:
                                                              f"(exit code {code}), twice").as_dict()]
                 else:
                     slot.key = slot.task = None
-                done.append((key, status, payload, elapsed))
+                done.append((key, status, payload, elapsed, logs))
             elif elapsed > self.timeout:
                 self._replace(slot)
                 done.append((key, "error", [_diag(task, f"{task.writer.name.upper()} rendering timed out after "
-                                                        f"{self.timeout:g} s").as_dict()], elapsed))
+                                                        f"{self.timeout:g} s").as_dict()], elapsed, []))
         self._dispatch()
         return done
 
@@ -180,6 +182,22 @@ class LocalPool:
                 slot.proc.join()
             slot.conn.close()
         self.slots = []
+
+    def terminate(self) -> None:
+        """Kill every worker now (``publish watch`` stopping: a worker holds nothing to lose)."""
+        for slot in self.slots:
+            if slot.proc.is_alive():
+                slot.proc.kill()
+            slot.proc.join()
+            slot.conn.close()
+        self.slots = []
+
+    @classmethod
+    def warm(cls, formats: tuple[str, ...], jobs: int, timeout: float) -> "LocalPool":
+        """One long-lived worker per format (at most ``jobs`` if set), each with every
+        writer of ``formats`` (and WeasyPrint) imported once: ``publish watch``'s renderer."""
+        size = len(formats) if not jobs else min(len(formats), jobs)
+        return cls(size, timeout, preload=preload_modules(formats))
 
     def __enter__(self) -> "LocalPool":
         return self
