@@ -409,9 +409,17 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
 
 
 def test_check_note_placement_sees_every_note():
+    """The whole-document check finds each note's call and body on the same page."""
+    from publish.writers import _weasyprint as engine
+
     doc = sample_document()
     resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "src" / "publish" / "styles")
-    document, frags, _, _ = pdf_writer.layout(doc, RenderOptions(epoch=EPOCH), resolver, "footnotes")
+    options = RenderOptions(epoch=EPOCH)
+    html, frags = pdf_writer.build_html(doc, options, resolver, "footnotes")
+    sheets = pdf_writer._stylesheets(doc, options, resolver)
+    restyle = engine.Restyle.from_css(sheets[0][0], sheets[0][1], (pdf_writer.NOTE_PUSH,))
+    document, _, _ = engine.render(html, base_url=resolver.source_dir.as_uri() + "/", stylesheets=sheets,
+                                   url_fetcher=resolver.weasyprint_fetcher(), restyle=restyle)
     placed = pdf_writer.check_note_placement(document, frags)
     assert [p.note_id for p in placed] == ["note-ctx", "note-upd"]
     assert all(p.ok for p in placed)
