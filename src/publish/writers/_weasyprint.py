@@ -284,6 +284,8 @@ class Pagination:
     stats: Stats
     _order: dict[int, int] = field(default_factory=dict)
     _parents: dict[int, object] = field(default_factory=dict)
+    _ids: dict[str, object] = field(default_factory=dict)
+    _elements: list = field(default_factory=list)
 
     def restyle(self, element, classes: tuple[str, ...]) -> None:
         """Give one element these classes' declarations (replacing any given before; () undoes)."""
@@ -299,16 +301,14 @@ class Pagination:
         return self._order[id(element)]
 
     def element(self, key: int):
-        for i, e in enumerate(self.root.iter()):
-            if i == key:
-                return e
-        raise KeyError(key)
+        if not self._elements:
+            self._elements = list(self.root.iter())
+        return self._elements[key]
 
     def by_id(self, ident: str):
-        for e in self.root.iter():
-            if e.get("id") == ident:
-                return e
-        return None
+        if not self._ids:
+            self._ids = {e.get("id"): e for e in self.root.iter() if e.get("id")}
+        return self._ids.get(ident)
 
     def ancestor(self, element, tag: str):
         """The nearest element of this tag that contains the element (or is it)."""
