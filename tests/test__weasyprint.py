@@ -140,3 +140,31 @@ def test_page_references_are_laid_out_once_and_right():
 def test_declarations_come_from_the_stylesheet_only():
     with pytest.raises(engine.EngineMismatch, match="p.missing"):
         engine.Restyle.from_css(CSS, None, ("tight", "missing"))
+
+
+class _TightenInPlace:
+    """Restyles one paragraph the moment it has been laid out (no page is made again)."""
+
+    block_tag = "p"
+
+    def __init__(self, ident: str) -> None:
+        self.ident, self.asked = ident, 0
+
+    def block_laid_out(self, element, lines, pagination):
+        self.asked += 1
+        assert lines and all(line.width > 0 for line in lines)
+        if element.get("id") != self.ident or pagination.classes(element):
+            return False
+        pagination.restyle(element, ("tight",))
+        return True
+
+    def page_made(self, page, pagination):
+        return None
+
+
+def test_a_block_restyled_in_place_is_the_block_weasyprint_lays_out_from_the_mended_html():
+    html = _html(extra='<p id="fn-host">A last paragraph.</p>')
+    inspector = _TightenInPlace("p4")
+    document, _, stats = _render(html, inspector)
+    assert document.write_pdf() == _render_plain(_html({4: "tight"}, extra='<p id="fn-host">A last paragraph.</p>'))
+    assert stats.relayouts == 1 and stats.page_makes == stats.pages and inspector.asked >= 13

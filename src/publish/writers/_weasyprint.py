@@ -53,6 +53,7 @@ def check_hooks() -> None:
     from weasyprint.css import AnonymousStyle, ComputedStyle
     from weasyprint.css.targets import TargetCollector
     from weasyprint.document import Page
+    from weasyprint.layout import block
     from weasyprint.layout import page as page_module
     from weasyprint.pdf import tags
 
@@ -74,6 +75,10 @@ def check_hooks() -> None:
         problems.append("ComputedStyle changed its constructor")
     if list(inspect.signature(AnonymousStyle.__init__).parameters) != ["self", "parent_style"]:
         problems.append("AnonymousStyle changed its constructor")
+    if list(inspect.signature(block.block_container_layout).parameters)[:8] != [
+            "context", "box", "bottom_space", "skip_stack", "page_is_empty", "absolute_boxes", "fixed_boxes",
+            "adjoining_margins"] or "block_container_layout(" not in inspect.getsource(block.block_box_layout):
+        problems.append("weasyprint.layout.block.block_container_layout changed")
     if "_page_box" not in inspect.getsource(Page.__init__):
         problems.append("Page no longer keeps its page box")
     if not callable(getattr(tags, "_build_box_tree", None)):
@@ -129,16 +134,22 @@ class PageView:
         if flow is None:
             return
         for b in flow.descendants():
-            if not isinstance(b, boxes.BlockContainerBox) or b.element_tag != tag or b.element is None:
-                continue
-            justified = b.style["text_align_all"] == "justify"
-            left = b.content_box_x()
-            lines = []
-            for child in b.children:
-                if isinstance(child, boxes.LineBox):
-                    right = max((c.position_x + c.margin_width() for c in child.children), default=left)
-                    lines.append(Line(right - left, b.width, justified))
-            yield b.element, lines
+            if isinstance(b, boxes.BlockContainerBox) and b.element_tag == tag and b.element is not None:
+                yield b.element, _lines(b)
+
+
+def _lines(box) -> list[Line]:
+    """The line boxes of a laid-out block container."""
+    from weasyprint.formatting_structure import boxes
+
+    justified = box.style["text_align_all"] == "justify"
+    left = box.content_box_x()
+    lines = []
+    for child in box.children:
+        if isinstance(child, boxes.LineBox):
+            right = max((c.position_x + c.margin_width() for c in child.children), default=left)
+            lines.append(Line(right - left, box.width, justified))
+    return lines
 
 
 # --------------------------------------------------------------------------
@@ -192,6 +203,10 @@ class _Styles:
             stack.extend((c, element) for c in reversed(getattr(b, "children", ()) or ()))
         self.original: dict[int, tuple[list, list]] = {}  # element -> (boxes of its subtree, their styles)
         self.applied: dict[int, tuple[str, ...]] = {}
+
+    def is_top(self, box) -> bool:
+        """Whether restyling the box's element reaches this very box."""
+        return any(b is box for b in self.boxes.get(id(box.element), ()))
 
     def set(self, element, classes: tuple[str, ...]) -> None:
         key = id(element)
@@ -261,6 +276,12 @@ def _derived(style, remap: dict[int, object]):
 
 
 class Inspector(Protocol):
+    block_tag: str  # the blocks ``block_laid_out`` is asked about
+
+    def block_laid_out(self, element, lines: list[Line], pagination: "Pagination") -> bool:
+        """Called when a block of ``block_tag`` has been laid out (its part on the page
+        being made). Return True to lay it out again, after restyling it."""
+
     def page_made(self, page: PageView, pagination: "Pagination") -> int | None:
         """Called when a page has been made. Return None to keep it, or the index of
         the page (this one or an earlier one) to make again, after restyling."""
@@ -271,6 +292,7 @@ class Stats:
     layouts: int = 0
     page_makes: int = 0
     remakes: int = 0  # page makes asked for by the inspector
+    relayouts: int = 0  # blocks laid out again, in place, at the inspector's request
     pages: int = 0
     refs_resolved_early: int = 0
 
@@ -326,6 +348,7 @@ def _local(tag: object) -> str:
 
 
 _ACTIVE = threading.local()
+_ORIGINAL: dict[str, Callable] = {}  # WeasyPrint's own functions, replaced during a render
 
 
 def _save(context) -> tuple:
@@ -399,6 +422,42 @@ def _make_all_pages(context, root_box, html, pages):
             run.stats.pages = len(made)
             yield from made
             return
+
+
+def _block_container_layout(*args, **kwargs):
+    """WeasyPrint's block layout, with the inspector's say on each block of its tag laid
+    out in the flow: a block it restyles is laid out again in place, from the same
+    layout state (the footnotes it placed or moved, the page bottom, floats and
+    positioned boxes). Other calls (floats, table cells, by keyword) pass through."""
+    run = getattr(_ACTIVE, "run", None)
+    layout = _ORIGINAL["block_container_layout"]
+    inspector = run.inspector if run is not None else None
+    if inspector is None or run.pagination is None or len(args) < 8:
+        return layout(*args, **kwargs)
+    context, box, _, _, _, absolute_boxes, fixed_boxes, adjoining_margins = args[:8]
+    if (box.element is None
+            or box.element_tag != getattr(inspector, "block_tag", None)
+            or not run.pagination.styles.is_top(box)):
+        return layout(*args, **kwargs)
+    area = context.current_footnote_area
+    saved = (list(context.footnotes), list(context.current_page_footnotes), list(context.reported_footnotes),
+             context.page_bottom, area.height, list(context.excluded_shapes or ()), len(absolute_boxes),
+             len(fixed_boxes), list(adjoining_margins))
+    for attempt in range(run.max_tries):
+        result = layout(*args, **kwargs)
+        if result[0] is None or not inspector.block_laid_out(box.element, _lines(result[0]), run.pagination):
+            return result
+        run.stats.relayouts += 1
+        footnotes, page_footnotes, reported, bottom, height, shapes, n_abs, n_fixed, margins = saved
+        context.footnotes = list(footnotes)
+        context.current_page_footnotes = list(page_footnotes)
+        context.reported_footnotes = list(reported)
+        area.children = context.current_page_footnotes
+        context.page_bottom, area.height = bottom, height
+        context.excluded_shapes = list(shapes)
+        del absolute_boxes[n_abs:], fixed_boxes[n_fixed:]
+        adjoining_margins[:] = margins
+    return layout(*args, **kwargs)
 
 
 def _resolve_page_refs_early(context, stats: Stats) -> None:
@@ -485,21 +544,25 @@ def render(html: str, *, base_url: str, stylesheets: list[tuple[str, str | None]
     page. Returns (document, pagination, stats)."""
     from weasyprint import CSS, HTML
     from weasyprint import layout
+    from weasyprint.layout import block
     from weasyprint.text.fonts import FontConfiguration
 
     check_hooks()
+    _ORIGINAL.setdefault("make_all_pages", layout.make_all_pages)
+    _ORIGINAL.setdefault("block_container_layout", block.block_container_layout)
     fonts = FontConfiguration()
     css = [CSS(string=text, base_url=url, url_fetcher=url_fetcher, font_config=fonts) for text, url in stylesheets]
     source = HTML(string=html, base_url=base_url, url_fetcher=url_fetcher)
     run = _Run(inspector, restyle, dict(initial or {}), Stats(layouts=1), max_tries)
     with _LOCK:
-        original = layout.make_all_pages
         _ACTIVE.run = run
         layout.make_all_pages = _make_all_pages
+        block.block_container_layout = _block_container_layout
         try:
             document = source.render(stylesheets=css, font_config=fonts)
         finally:
-            layout.make_all_pages = original
+            layout.make_all_pages = _ORIGINAL["make_all_pages"]
+            block.block_container_layout = _ORIGINAL["block_container_layout"]
             _ACTIVE.run = None
     return document, run.pagination, run.stats
 

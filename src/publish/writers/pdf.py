@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -234,22 +234,32 @@ class _Mender:
             index -= 1
         return index
 
+    block_tag = "p"
+
+    def _refit(self, element, lines: list[engine.Line], pg: engine.Pagination, where: str) -> bool:
+        """Give a paragraph with a badly broken line its next fix; False if none is left."""
+        if not _short_lines(lines):
+            return False
+        classes = pg.classes(element)
+        fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
+        if fix == PARAGRAPH_FIXES[-1]:
+            return False
+        new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
+        self._set(pg, element, tuple(c for c in classes if c != fix) + (new,))
+        self.log.append(f"{where}: paragraph {pg.key(element)} re-set ({new})")
+        return True
+
+    def block_laid_out(self, element, lines: list[engine.Line], pg: engine.Pagination) -> bool:
+        return self._refit(element, lines, pg, "in place")
+
     def page_made(self, page: engine.PageView, pg: engine.Pagination) -> int | None:
         again: list[int] = []
         keys = []
         for element, lines in page.paragraphs():
             key = pg.key(element)
             keys.append(key)
-            if not _short_lines(lines):
-                continue
-            classes = pg.classes(element)
-            fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
-            if fix == PARAGRAPH_FIXES[-1]:
-                continue
-            new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
-            self._set(pg, element, tuple(c for c in classes if c != fix) + (new,))
-            self.log.append(f"page {page.index + 1}: paragraph {key} re-set ({new})")
-            again.append(self._first_page(key, page.index))
+            if self._refit(element, lines, pg, f"page {page.index + 1}"):
+                again.append(self._first_page(key, page.index))
         self.on_page[page.index] = keys
         if self.footnotes:
             again += self._mend_notes(page, pg, keys)
@@ -392,8 +402,9 @@ def _lay_out(doc: Document, options: RenderOptions, resolver: Resolver, placemen
 
 
 def _add(a: engine.Stats, b: engine.Stats) -> engine.Stats:
-    return engine.Stats(a.layouts + b.layouts, a.page_makes + b.page_makes, a.remakes + b.remakes,
-                        b.pages, a.refs_resolved_early + b.refs_resolved_early)
+    """Counts of two layouts together (pages: the later one's)."""
+    total = {f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(engine.Stats)}
+    return engine.Stats(**{**total, "pages": b.pages})
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
