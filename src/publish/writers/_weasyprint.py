@@ -47,6 +47,7 @@ class EngineMismatch(RuntimeError):
 def check_hooks() -> None:
     """Fail loudly if an assumption of this module does not hold for the installed WeasyPrint."""
     import inspect
+    import re
 
     import weasyprint
     from weasyprint import layout
@@ -79,6 +80,9 @@ def check_hooks() -> None:
             "context", "box", "bottom_space", "skip_stack", "page_is_empty", "absolute_boxes", "fixed_boxes",
             "adjoining_margins"] or "block_container_layout(" not in inspect.getsource(block.block_box_layout):
         problems.append("weasyprint.layout.block.block_container_layout changed")
+    mutations = re.findall(r"\n\s+box\.(\w+) [-+]?= ", inspect.getsource(block.block_container_layout))
+    if set(mutations) - {"position_x", "position_y"}:
+        problems.append(f"block_container_layout now changes the box's {', '.join(sorted(set(mutations)))}")
     if "_page_box" not in inspect.getsource(Page.__init__):
         problems.append("Page no longer keeps its page box")
     if not callable(getattr(tags, "_build_box_tree", None)):
@@ -443,6 +447,7 @@ def _block_container_layout(*args, **kwargs):
     saved = (list(context.footnotes), list(context.current_page_footnotes), list(context.reported_footnotes),
              context.page_bottom, area.height, list(context.excluded_shapes or ()), len(absolute_boxes),
              len(fixed_boxes), list(adjoining_margins))
+    geometry = (box.position_x, box.position_y)  # the layout moves the box itself (collapsed margins)
     for attempt in range(run.max_tries):
         result = layout(*args, **kwargs)
         if result[0] is None or not inspector.block_laid_out(box.element, _lines(result[0]), run.pagination):
@@ -457,6 +462,7 @@ def _block_container_layout(*args, **kwargs):
         context.excluded_shapes = list(shapes)
         del absolute_boxes[n_abs:], fixed_boxes[n_fixed:]
         adjoining_margins[:] = margins
+        box.position_x, box.position_y = geometry
     return layout(*args, **kwargs)
 
 
