@@ -168,3 +168,14 @@ def test_a_block_restyled_in_place_is_the_block_weasyprint_lays_out_from_the_men
     document, _, stats = _render(html, inspector)
     assert document.write_pdf() == _render_plain(_html({4: "tight"}, extra='<p id="fn-host">A last paragraph.</p>'))
     assert stats.relayouts == 1 and stats.page_makes == stats.pages and inspector.asked >= 13
+
+
+def test_compact_drawing_changes_no_byte_of_the_pdf():
+    document, _, _ = _render(_html(extra='<p><a class="ref" href="#p3">x</a></p>'))
+    plain = document.write_pdf()
+    with engine.compact_drawing():
+        compact = document.write_pdf()
+    assert compact == plain
+    from weasyprint.document import Page
+
+    assert Page.paint.__name__ == "paint"  # put back

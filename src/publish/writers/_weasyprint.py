@@ -23,9 +23,10 @@ render -- fails loudly if one of their assumptions no longer holds:
    out (``TargetCollector.cache_target_page_counters`` is wrapped per render),
    instead of after it -- WeasyPrint's way, which makes every referring page
    twice.
-4. **Page boxes and the PDF structure tree.** ``Page._page_box`` to find notes
-   and lines on a page; ``weasyprint.pdf.tags._build_box_tree`` wrapped to give
-   structure elements their own language (``/Lang``).
+4. **Page boxes, drawing and the PDF structure tree.** ``Page._page_box`` to find
+   notes and lines on a page; ``Page.paint`` wrapped to keep a drawn page as one
+   byte string (``compact_drawing``); ``weasyprint.pdf.tags._build_box_tree``
+   wrapped to give structure elements their own language (``/Lang``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Callable, Iterator, Protocol
 
 WEASYPRINT = "70.0"  # the release the hooks below were written and tested against (pyproject pins it)
 
-_LOCK = threading.Lock()  # the hooks are module attributes: one render at a time per process
+_LOCK = threading.RLock()  # the hooks are module attributes: one render at a time per process
 
 
 class EngineMismatch(RuntimeError):
@@ -85,6 +86,10 @@ def check_hooks() -> None:
         problems.append(f"block_container_layout now changes the box's {', '.join(sorted(set(mutations)))}")
     if "_page_box" not in inspect.getsource(Page.__init__):
         problems.append("Page no longer keeps its page box")
+    import pydyf
+
+    if not callable(getattr(pydyf, "_to_bytes", None)) or "self.stream" not in inspect.getsource(pydyf.Stream):
+        problems.append("pydyf.Stream no longer keeps its operators in .stream")
     if not callable(getattr(tags, "_build_box_tree", None)):
         problems.append("weasyprint.pdf.tags._build_box_tree is gone")
     if problems:
@@ -577,6 +582,29 @@ def page_views(document) -> Iterator[PageView]:
     """Every page of a laid-out document, for the whole-document check."""
     for index, page in enumerate(document.pages):
         yield PageView(index, page._page_box)
+
+
+@contextmanager
+def compact_drawing():
+    """Keep each page's drawing as one byte string once the page is drawn, not as the
+    list of operators it was drawn with: the PDF is byte for byte the same (the list
+    is joined the same way when written), and a long document's drawn pages stop
+    holding hundreds of thousands of small objects while the others are drawn."""
+    from pydyf import _to_bytes
+    from weasyprint.document import Page
+
+    paint = Page.paint
+
+    def compact_paint(self, stream, scale=1):
+        paint(self, stream, scale)
+        stream.stream = [b"\n".join(_to_bytes(item) for item in stream.stream)]
+
+    with _LOCK:
+        Page.paint = compact_paint
+        try:
+            yield
+        finally:
+            Page.paint = paint
 
 
 @contextmanager

@@ -441,7 +441,8 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
 
     from weasyprint.urls import FatalURLFetchingError
 
-    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), engine.tag_languages():
+    with (_capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), engine.tag_languages(),
+          engine.compact_drawing()):
         pdf = document.write_pdf(
             pdf_variant="pdf/ua-1",
             pdf_identifier=True,  # derived from the content: identical input, identical bytes
