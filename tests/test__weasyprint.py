@@ -150,13 +150,13 @@ class _TightenInPlace:
     def __init__(self, ident: str) -> None:
         self.ident, self.asked = ident, 0
 
-    def block_laid_out(self, element, lines, pagination):
+    def block_laid_out(self, element, lines, pagination, displaced, can_push):
         self.asked += 1
-        assert lines and all(line.width > 0 for line in lines)
+        assert lines and all(line.width > 0 for line in lines) and displaced == []
         if element.get("id") != self.ident or pagination.classes(element):
-            return False
+            return None
         pagination.restyle(element, ("tight",))
-        return True
+        return engine.AGAIN
 
     def page_made(self, page, pagination):
         return None
@@ -179,3 +179,22 @@ def test_compact_drawing_changes_no_byte_of_the_pdf():
     from weasyprint.document import Page
 
     assert Page.paint.__name__ == "paint"  # put back
+
+
+class _PushInPlace(_TightenInPlace):
+    """Sends one paragraph to the next page the moment it has been laid out."""
+
+    def block_laid_out(self, element, lines, pagination, displaced, can_push):
+        self.asked += 1
+        if element.get("id") != self.ident or not can_push:
+            return None
+        self.ident = None
+        return engine.NEXT_PAGE
+
+
+def test_a_block_sent_to_the_next_page_in_place_is_a_forced_break_before_it():
+    html = _html()
+    inspector = _PushInPlace("p4")
+    document, _, stats = _render(html, inspector)
+    assert document.write_pdf() == _render_plain(_html({4: "push"}))
+    assert stats.pushed == 1 and stats.page_makes == stats.pages

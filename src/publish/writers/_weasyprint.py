@@ -84,6 +84,9 @@ def check_hooks() -> None:
     mutations = re.findall(r"\n\s+box\.(\w+) [-+]?= ", inspect.getsource(block.block_container_layout))
     if set(mutations) - {"position_x", "position_y"}:
         problems.append(f"block_container_layout now changes the box's {', '.join(sorted(set(mutations)))}")
+    if "return None, None, {'break': 'any', 'page': None}, [], False, max_lines" not in inspect.getsource(
+            block.block_container_layout):
+        problems.append("block_container_layout no longer says 'nothing fits' as it did")
     if "_page_box" not in inspect.getsource(Page.__init__):
         problems.append("Page no longer keeps its page box")
     import pydyf
@@ -284,12 +287,20 @@ def _derived(style, remap: dict[int, object]):
 # Pagination with an inspector
 
 
+AGAIN = "again"
+NEXT_PAGE = "next-page"
+
+
 class Inspector(Protocol):
     block_tag: str  # the blocks ``block_laid_out`` is asked about
 
-    def block_laid_out(self, element, lines: list[Line], pagination: "Pagination") -> bool:
+    def block_laid_out(self, element, lines: list[Line], pagination: "Pagination",
+                       displaced: list, can_push: bool) -> str | None:
         """Called when a block of ``block_tag`` has been laid out (its part on the page
-        being made). Return True to lay it out again, after restyling it."""
+        being made). ``displaced``: the elements of footnotes called earlier on the page
+        that WeasyPrint moved to the next page to make room for this block. Return None
+        to keep it, AGAIN to lay it out again (after restyling it), or NEXT_PAGE (only
+        if ``can_push``) to start the next page with it instead."""
 
     def page_made(self, page: PageView, pagination: "Pagination") -> int | None:
         """Called when a page has been made. Return None to keep it, or the index of
@@ -302,6 +313,7 @@ class Stats:
     page_makes: int = 0
     remakes: int = 0  # page makes asked for by the inspector
     relayouts: int = 0  # blocks laid out again, in place, at the inspector's request
+    pushed: int = 0  # blocks sent to the next page, in place, at the inspector's request
     pages: int = 0
     refs_resolved_early: int = 0
 
@@ -453,11 +465,16 @@ def _block_container_layout(*args, **kwargs):
              context.page_bottom, area.height, list(context.excluded_shapes or ()), len(absolute_boxes),
              len(fixed_boxes), list(adjoining_margins))
     geometry = (box.position_x, box.position_y)  # the layout moves the box itself (collapsed margins)
+    page_is_empty = args[4]
     for attempt in range(run.max_tries):
         result = layout(*args, **kwargs)
-        if result[0] is None or not inspector.block_laid_out(box.element, _lines(result[0]), run.pagination):
+        if result[0] is None:
             return result
-        run.stats.relayouts += 1
+        displaced = [f.element for f in saved[1] if any(r is f for r in context.reported_footnotes)]
+        verdict = inspector.block_laid_out(box.element, _lines(result[0]), run.pagination, displaced,
+                                           not page_is_empty)
+        if verdict is None:
+            return result
         footnotes, page_footnotes, reported, bottom, height, shapes, n_abs, n_fixed, margins = saved
         context.footnotes = list(footnotes)
         context.current_page_footnotes = list(page_footnotes)
@@ -468,6 +485,12 @@ def _block_container_layout(*args, **kwargs):
         del absolute_boxes[n_abs:], fixed_boxes[n_fixed:]
         adjoining_margins[:] = margins
         box.position_x, box.position_y = geometry
+        if verdict == NEXT_PAGE and not page_is_empty:
+            # what WeasyPrint returns for a block of which nothing fits on this page
+            run.stats.pushed += 1
+            max_lines = args[11] if len(args) > 11 else kwargs.get("max_lines")
+            return None, None, {"break": "any", "page": box.page_values()[0]}, [], False, max_lines
+        run.stats.relayouts += 1
     return layout(*args, **kwargs)
 
 

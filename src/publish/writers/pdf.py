@@ -249,8 +249,15 @@ class _Mender:
         self.log.append(f"{where}: paragraph {pg.key(element)} re-set ({new})")
         return True
 
-    def block_laid_out(self, element, lines: list[engine.Line], pg: engine.Pagination) -> bool:
-        return self._refit(element, lines, pg, "in place")
+    def block_laid_out(self, element, lines: list[engine.Line], pg: engine.Pagination,
+                       displaced: list, can_push: bool) -> str | None:
+        if displaced and can_push:
+            # WeasyPrint moved a note called earlier on this page to the next one to make
+            # room for this paragraph's lines: this paragraph starts the next page instead
+            numbers = ", ".join(str(self.numbers.get(e.get("id"), "?")) for e in displaced)
+            self.log.append(f"in place: note {numbers} kept by starting the next page with paragraph {pg.key(element)}")
+            return engine.NEXT_PAGE
+        return engine.AGAIN if self._refit(element, lines, pg, "in place") else None
 
     def page_made(self, page: engine.PageView, pg: engine.Pagination) -> int | None:
         again: list[int] = []
@@ -415,8 +422,9 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     for placement in PLACEMENTS:
         document, bad, stats, mends = _lay_out(doc, options, resolver, placement)
         LOG.debug("PDF: %s", stats)
-        LOG.info("PDF: %d layout%s, %d page makes for %d pages, %d paragraphs mended (%s notes)",
-                 stats.layouts, "" if stats.layouts == 1 else "s", stats.page_makes, stats.pages, mends, placement)
+        LOG.info("PDF: %d layout%s, %d page makes for %d pages, %d paragraphs re-set, %d moved to the next page"
+                 " (%s)", stats.layouts, "" if stats.layouts == 1 else "s", stats.page_makes, stats.pages, mends,
+                 stats.pushed + stats.remakes, placement)
         if not bad:
             break
         problems.append(f"{placement}: " + "; ".join(p.describe() for p in bad))
