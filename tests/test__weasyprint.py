@@ -170,15 +170,24 @@ def test_a_block_restyled_in_place_is_the_block_weasyprint_lays_out_from_the_men
     assert stats.relayouts == 1 and stats.page_makes == stats.pages and inspector.asked >= 13
 
 
-def test_compact_drawing_changes_no_byte_of_the_pdf():
-    document, _, _ = _render(_html(extra='<p><a class="ref" href="#p3">x</a></p>'))
-    plain = document.write_pdf()
-    with engine.compact_drawing():
-        compact = document.write_pdf()
-    assert compact == plain
+def test_the_write_hooks_change_no_byte_of_a_tagged_pdf_but_languages():
+    """Compact drawing and cached page references leave PDF/UA output as it was; the
+    structure elements gain /Lang where the HTML has lang, and nothing else changes."""
+    import pydyf
     from weasyprint.document import Page
 
-    assert Page.paint.__name__ == "paint"  # put back
+    html = _html(extra='<p><a class="ref" href="#p3">x</a></p>').replace("<html>", '<html lang="en">')
+    document, _, _ = _render(html)
+    plain = document.write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=True)
+    with engine.writing():
+        hooked = document.write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=True)
+    assert hooked == plain
+    assert Page.paint.__name__ == "paint" and pydyf.PDF.page_references.fget.__name__ == "page_references"
+
+    document, _, _ = _render(html.replace("<p id=\"p2\">", "<p id=\"p2\" lang=\"de\">"))
+    with engine.writing():
+        tagged = document.write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=True)
+    assert tagged.count(b"/Lang (de)") >= 1 and tagged.count(b"/Lang (en)") == 1 and b"/Lang (de)" not in plain
 
 
 class _PushInPlace(_TightenInPlace):

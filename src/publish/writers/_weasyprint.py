@@ -23,10 +23,9 @@ render -- fails loudly if one of their assumptions no longer holds:
    out (``TargetCollector.cache_target_page_counters`` is wrapped per render),
    instead of after it -- WeasyPrint's way, which makes every referring page
    twice.
-4. **Page boxes, drawing and the PDF structure tree.** ``Page._page_box`` to find
-   notes and lines on a page; ``Page.paint`` wrapped to keep a drawn page as one
-   byte string (``compact_drawing``); ``weasyprint.pdf.tags._build_box_tree``
-   wrapped to give structure elements their own language (``/Lang``).
+4. **Page boxes, and writing the PDF.** ``Page._page_box`` to find notes and lines
+   on a page; while the PDF is written (``writing``), ``Page.paint``, pydyf's
+   ``PDF.page_references`` and ``weasyprint.pdf.tags._build_box_tree`` are wrapped.
 """
 
 from __future__ import annotations
@@ -93,6 +92,9 @@ def check_hooks() -> None:
 
     if not callable(getattr(pydyf, "_to_bytes", None)) or "self.stream" not in inspect.getsource(pydyf.Stream):
         problems.append("pydyf.Stream no longer keeps its operators in .stream")
+    if not isinstance(getattr(pydyf.PDF, "page_references", None), property) or "Kids" not in inspect.getsource(
+            pydyf.PDF.page_references.fget):
+        problems.append("pydyf.PDF.page_references is no longer a property over pages['Kids']")
     if not callable(getattr(tags, "_build_box_tree", None)):
         problems.append("weasyprint.pdf.tags._build_box_tree is gone")
     if problems:
@@ -608,38 +610,38 @@ def page_views(document) -> Iterator[PageView]:
 
 
 @contextmanager
-def compact_drawing():
-    """Keep each page's drawing as one byte string once the page is drawn, not as the
-    list of operators it was drawn with: the PDF is byte for byte the same (the list
-    is joined the same way when written), and a long document's drawn pages stop
-    holding hundreds of thousands of small objects while the others are drawn."""
-    from pydyf import _to_bytes
+def writing():
+    """The hooks of ``Document.write_pdf``, for one call; each leaves the PDF's bytes as
+    WeasyPrint would write them, except where it says otherwise:
+
+    * a drawn page is kept as one byte string, not as the list of operators it was
+      drawn with (the list is joined the same way when written), so a long document's
+      drawn pages stop holding millions of small objects while the others are drawn;
+    * ``PDF.page_references`` is built once per page count, not once per structure
+      element (pydyf builds the whole tuple on every access: quadratic in pages for
+      PDF/UA's structure tree);
+    * PDF/UA: each structure element gets the language of its HTML element (``/Lang``),
+      so that a glossary's Arabic or Greek name is tagged as such in the PDF as in the
+      other formats. WeasyPrint 70 writes the language of the document only; this
+      wraps its structure-tree builder (which calls itself by its module name)."""
+    import pydyf
     from weasyprint.document import Page
+    from weasyprint.pdf import tags
 
     paint = Page.paint
+    page_references = pydyf.PDF.page_references
+    original = tags._build_box_tree
 
     def compact_paint(self, stream, scale=1):
         paint(self, stream, scale)
-        stream.stream = [b"\n".join(_to_bytes(item) for item in stream.stream)]
+        stream.stream = [b"\n".join(pydyf._to_bytes(item) for item in stream.stream)]
 
-    with _LOCK:
-        Page.paint = compact_paint
-        try:
-            yield
-        finally:
-            Page.paint = paint
-
-
-@contextmanager
-def tag_languages():
-    """PDF/UA: give each structure element the language of its HTML element (``/Lang``),
-    so that a glossary's Arabic or Greek name is tagged as such in the PDF as in the
-    other formats. WeasyPrint 70 writes the language of the document only; this wraps
-    its structure-tree builder (which calls itself by its module name) for one call."""
-    import pydyf
-    from weasyprint.pdf import tags
-
-    original = tags._build_box_tree
+    def cached_page_references(self):
+        kids = len(self.pages["Kids"])
+        cached = self.__dict__.get("_publish_page_references")
+        if cached is None or cached[0] != kids:
+            cached = self.__dict__["_publish_page_references"] = (kids, page_references.fget(self))
+        return cached[1]
 
     def build_box_tree(box, parent, pdf, *args):
         element = getattr(box, "element", None)
@@ -652,8 +654,12 @@ def tag_languages():
             yield struct
 
     with _LOCK:
+        Page.paint = compact_paint
+        pydyf.PDF.page_references = property(cached_page_references)
         tags._build_box_tree = build_box_tree
         try:
             yield
         finally:
+            Page.paint = paint
+            pydyf.PDF.page_references = page_references
             tags._build_box_tree = original

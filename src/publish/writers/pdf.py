@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -273,8 +274,8 @@ class _Mender:
         return min(again) if again else None
 
     def _mend_notes(self, page: engine.PageView, pg: engine.Pagination, keys: list[int]) -> list[int]:
-        call_pages = {i: set() for i in self.bodies}
-        body_pages = {i: set() for i in self.bodies}
+        call_pages: dict[str, set[int]] = defaultdict(set)
+        body_pages: dict[str, set[int]] = defaultdict(set)
         _notes_on(page, self.calls, self.bodies, True, call_pages, body_pages)
         displaced = sorted((n for n, pages in call_pages.items() if pages and page.index not in body_pages[n]),
                            key=lambda n: self.numbers[n])
@@ -449,8 +450,7 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
 
     from weasyprint.urls import FatalURLFetchingError
 
-    with (_capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), engine.tag_languages(),
-          engine.compact_drawing()):
+    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), engine.writing():
         pdf = document.write_pdf(
             pdf_variant="pdf/ua-1",
             pdf_identifier=True,  # derived from the content: identical input, identical bytes
