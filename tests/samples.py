@@ -197,3 +197,43 @@ def tables_document() -> Document:
                 publisher="Test Press", date="2021-09-20",
                 identifier="urn:uuid:3f0c8a64-2b8e-4d6b-9a0e-6f1d2c3b4a50")
     return Document(meta=meta, blocks=blocks, annotations=(note,), source_path="tables.md")
+
+
+# --------------------------------------------------------------------------
+# Many notes, of every length, on every page (issue 17: every note on its call's page)
+
+_WORDS = ("data security regulators platform companies cyberspace administration personal information "
+          "protection law digital renminbi smart city surveillance sovereignty export ministry listing "
+          "review exchange investors overseas storage localisation licence algorithm registry").split()
+
+
+def _sentence(rng, n: int) -> str:
+    words = [rng.choice(_WORDS) for _ in range(n)]
+    return " ".join(words).capitalize() + "."
+
+
+def note_dense_document(paragraphs: int = 60, seed: int = 17) -> Document:
+    """Justified paragraphs calling one to three notes each, from one line to a third of
+    a page long, so that notes fall at every place on a page, including its last lines."""
+    import random
+
+    rng = random.Random(seed)
+    notes, blocks = [], []
+    for p in range(paragraphs):
+        content: list = []
+        for s in range(rng.randint(3, 9)):
+            content.append(Text(_sentence(rng, rng.randint(6, 22)) + " "))
+            if rng.random() < 0.3 and len(notes) < 4 * paragraphs:
+                number = len(notes) + 1
+                body = " ".join(_sentence(rng, rng.randint(5, 18)) for _ in range(rng.choice((1, 1, 2, 4, 9))))
+                note = Annotation(id=f"n{number}", kind=rng.choice(("context", "update")), number=number,
+                                  anchor_id=f"noteref-n{number}", body=(Paragraph((Text(body),)),))
+                notes.append(note)
+                content.append(NoteRef(note.id, (), id=note.anchor_id))
+                content.append(Text(" "))
+        blocks.append(Paragraph(tuple(content)))
+        if p % 15 == 14:
+            blocks.append(Heading(1, (Text(f"Part {p // 15 + 2}"),), Attr(f"part-{p // 15 + 2}")))
+    meta = Meta(title="Notes everywhere", authors=("A. Writer",), publisher="Test", date="2021-09", lang="en-GB",
+                identifier="urn:uuid:7c1d2a9e-5a44-4f0f-9f3b-1d2e3f4a5b6c")
+    return Document(meta=meta, blocks=tuple(blocks), annotations=tuple(notes), source_path="notes.md")

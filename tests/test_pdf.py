@@ -10,6 +10,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from publish.options import RenderOptions
 from publish.resources import Resolver
 from publish.writers import pdf as pdf_writer
 from conftest import back_headings, chinese_name
-from samples import LONG_TABLE_ROWS, sample_document, tables_document, write_sample_images
+from samples import LONG_TABLE_ROWS, note_dense_document, sample_document, tables_document, write_sample_images
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "source" / "article.md"
@@ -221,28 +222,65 @@ def test_fonts_embedded_and_cjk_face_used(article_reader):
     assert any(f.startswith("Noto-Serif") and "CJK" not in f for f in fonts), fonts
 
 
-def test_each_note_on_the_page_of_its_call(article, article_pdf, article_reader):
-    notes = article.reader_notes
+def assert_every_note_on_its_call_page(doc: Document, data: bytes, reader: PdfReader | None = None) -> None:
+    """Judged by pypdf and pdftotext: each note's call is a link on some page, the note's
+    anchor (named destination) is on that page, and its text is on that page too."""
+    reader = reader or PdfReader(io.BytesIO(data))
+    notes = doc.reader_notes
     assert notes
-    dests = dest_pages(article_reader)
-    links = link_targets(article_reader)
-    pages_text = {}
+    dests = dest_pages(reader)
+    links = link_targets(reader)
+    pages_text = [squash(t) for t in pdftotext(data).split("\f")]
     for ann in notes:
         # the call is a link to the note, on some page; the note's anchor is on the same page
         # (and each of its sources in the back matter's list links to it too)
         calls = [p for p, d in links if d == f"note-{ann.id}"]
         assert len(calls) == 1 + len(ann.sources), (ann.id, calls)
         call_page = min(calls)
-        assert dests[f"note-{ann.id}"] == call_page, ann.id
+        assert dests[f"note-{ann.id}"] == call_page, (ann.id, call_page + 1, dests[f"note-{ann.id}"] + 1)
         # ...and pdftotext finds the note's text on that very page
-        p = call_page + 1
-        if p not in pages_text:
-            pages_text[p] = squash(pdftotext(article_pdf, p))
         body = " ".join(plain_text(b.content) for b in ann.body if isinstance(b, Paragraph))
         probe = squash(" ".join(body.split()[:12]))
-        assert probe and probe in pages_text[p], (ann.id, p)
+        assert probe and probe in pages_text[call_page], (ann.id, call_page + 1)
         # the note links back to its call
         assert (call_page, ann.anchor_id) in links, ann.id
+
+
+def test_each_note_on_the_page_of_its_call(article, article_pdf, article_reader):
+    assert_every_note_on_its_call_page(article, article_pdf, article_reader)
+
+
+def test_each_note_on_the_page_of_its_call_when_notes_are_dense():
+    """A hundred notes, one line to a third of a page long, called at every place on a page:
+    WeasyPrint moves some to the next page (upstream #2502); the writer mends each."""
+    doc = note_dense_document()
+    data = render(doc)
+    assert_every_note_on_its_call_page(doc, data)
+
+
+def test_each_note_on_the_page_of_its_call_in_a_document_50_times_the_article(tmp_path):
+    """The benchmark's 50x document (121k words, 800 notes, ~340 pages), in one layout."""
+    import logging
+
+    build = pytest.importorskip("publish.build")
+    subprocess.run([sys.executable, str(REPO / "bench" / "make_long.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    doc = build.load(tmp_path / "article.md")
+    assert len(doc.reader_notes) > 500
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    log = logging.getLogger("publish.pdf")
+    old = log.level
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        data = render(doc, source_dir=tmp_path)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old)
+    assert_every_note_on_its_call_page(doc, data)
+    assert any(m.startswith("PDF: 1 layout,") for m in messages), messages
 
 
 def test_editorial_text_absent(article, article_pdf):
@@ -409,9 +447,17 @@ def test_displaced_notes_fall_back_to_side_notes(tmp_path):
 
 
 def test_check_note_placement_sees_every_note():
+    """The whole-document check finds each note's call and body on the same page."""
+    from publish.writers import _weasyprint as engine
+
     doc = sample_document()
     resolver = Resolver(source_dir=REPO / "source", styles_dir=REPO / "src" / "publish" / "styles")
-    document, frags, _, _ = pdf_writer.layout(doc, RenderOptions(epoch=EPOCH), resolver, "footnotes")
+    options = RenderOptions(epoch=EPOCH)
+    html, frags = pdf_writer.build_html(doc, options, resolver, "footnotes")
+    sheets = pdf_writer._stylesheets(doc, options, resolver)
+    restyle = engine.Restyle.from_css(sheets[0][0], sheets[0][1], (pdf_writer.NOTE_PUSH,))
+    document, _, _ = engine.render(html, base_url=resolver.source_dir.as_uri() + "/", stylesheets=sheets,
+                                   url_fetcher=resolver.weasyprint_fetcher(), restyle=restyle)
     placed = pdf_writer.check_note_placement(document, frags)
     assert [p.note_id for p in placed] == ["note-ctx", "note-upd"]
     assert all(p.ok for p in placed)

@@ -1,25 +1,31 @@
 """The PDF writer: model → HTML fragments → Jinja2 template → WeasyPrint.
 
-The look is ``styles/print.css``; this module only chooses the paper size and
-the note placement, and checks the result:
+The look is ``styles/print.css``; this module chooses the paper size and the
+note placement, and mends what WeasyPrint gets wrong, in one layout:
 
 * every WeasyPrint warning or error logged during layout or drawing (a glyph
   no font covers, unknown CSS, a refused fetch) is a ``RenderError``;
-* after layout, every reader note's body must sit on the page of its call
-  (WeasyPrint's ``float: footnote`` can move or drop notes, upstream #2502,
-  #1564). Footnotes are tried first; if any note is displaced, the document is
-  laid out again with side notes in a wide outer margin; if that fails too,
-  the render fails. A PDF with a lost or displaced note is never returned.
+* every reader note's body must sit on the page of its call (WeasyPrint's
+  ``float: footnote`` can move or drop notes, upstream #2502, #1564), and no
+  justified line may be left badly short (upstream #1614-like breaking). Each
+  page is checked the moment WeasyPrint has made it (``_Mender``, through the
+  engine boundary ``_weasyprint``) and, if it must be mended, restyled with a
+  ``p.<class>`` rule of print.css and made again -- one layout, not one per
+  mend. The whole document is checked again after layout (the safety net); a
+  fault found only then is mended in a new layout, and ``--verbose`` says so.
+  If footnotes cannot hold every note, notes go beside their calls in a wide
+  outer margin; if that fails too, the render fails. A PDF with a lost or
+  displaced note is never returned.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
+from collections import defaultdict
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -29,25 +35,25 @@ from ..options import RenderOptions
 from ..resources import ResourceError, Resolver
 from ..backmatter import display_date
 from .common import join_names
+from . import _weasyprint as engine
 from .html import Fragments, HtmlContext, render_fragments
 from .templating import environment
 
 TEMPLATE = "pdf/article.html"
 STYLESHEET = "print.css"
 # Tried in order until every note sits on the page of its call (see print.css):
-# footnotes that push their block to the next page when they do not fit, then
-# footnotes that push only their line, then side notes in a wide outer margin.
-PLACEMENTS: tuple[str, ...] = ("footnotes", "footnotes-line", "sidenotes")
+# footnotes at the foot of the calling page, then side notes in a wide outer margin.
+PLACEMENTS: tuple[str, ...] = ("footnotes", "sidenotes")
 # Classes (defined in print.css) that re-set one paragraph when WeasyPrint broke
 # its lines badly (a line of one short word; upstream #1614-like inline breaking),
 # tried in order: a hair tighter, a hair looser, without first-line indent.
 PARAGRAPH_FIXES: tuple[str, ...] = ("fit-tight", "fit-loose", "fit-noindent")
-MAX_FIX_PASSES = 3
 # Set on the paragraph that calls a note WeasyPrint moved to a later page: the
 # paragraph starts a new page, with its notes (tried before side notes).
 NOTE_PUSH = "fn-push"
-MAX_PUSH_PASSES = 12
-MEND_DISTANCE = 3  # pages between two notes mended in the same layout
+MAX_LAYOUTS = 4  # per placement: the first, and safety-net layouts for faults found only after it
+SHORT_LINE = 0.6  # a justified line (not its paragraph's last) filled less than this is badly broken
+LOG = logging.getLogger("publish.pdf")
 PAPER_CSS = {"a4": "@page { size: A4; }", "letter": "@page { size: letter; }"}
 
 # --------------------------------------------------------------------------
@@ -105,38 +111,6 @@ def _raise_on_logs(capture: _Capture, doc: Document) -> None:
     raise RenderError(diags)
 
 
-@contextmanager
-def _tag_languages():
-    """PDF/UA: give each structure element the language of its HTML element (``/Lang``),
-    so that a glossary's Arabic or Greek name is tagged as such in the PDF as in the
-    other formats. WeasyPrint 70 writes the language of the document only; this wraps
-    its structure-tree builder (``weasyprint.pdf.tags._build_box_tree``, which calls
-    itself by its module name) for this one call, in this worker process."""
-    import pydyf
-    from weasyprint.pdf import tags
-
-    original = getattr(tags, "_build_box_tree", None)
-    if original is None:  # another WeasyPrint: the document's language only
-        yield
-        return
-
-    def build_box_tree(box, parent, pdf, *args):
-        element = getattr(box, "element", None)
-        lang = None
-        if element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
-            lang = element.get("lang")
-        for struct in original(box, parent, pdf, *args):
-            if lang and "Lang" not in struct and struct.get("P") == parent.reference:
-                struct["Lang"] = pydyf.String(lang)
-            yield struct
-
-    tags._build_box_tree = build_box_tree
-    try:
-        yield
-    finally:
-        tags._build_box_tree = original
-
-
 def _first_use(doc: Document, char: str) -> Pos | None:
     """Where a character first stands in the source, from the model's text positions."""
     for i in nodes((doc.blocks, doc.reader_notes)):
@@ -163,7 +137,7 @@ def _fetch_errors(doc: Document, error_type: type[Exception]) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------
-# Note placement check
+# Note placement and line checks
 
 
 @dataclass(frozen=True)
@@ -191,44 +165,168 @@ class NotePlacement:
         return f"note {self.number} ({self.note_id}) is called on page {calls} but set on page {bodies}"
 
 
+def _notes_on(page: engine.PageView, calls: dict[str, str], bodies: set[str], footnotes: bool,
+              call_pages: dict[str, set[int]], body_pages: dict[str, set[int]]) -> None:
+    """Record the note calls and note bodies found on one page (a body in the wrong area,
+    or drawn off the page, is recorded as page ``-1 - index``)."""
+    for element, area, inside in page.elements():
+        ident = element.get("id")
+        if ident in bodies:
+            ok = inside and (area == "footnotes" or not footnotes)
+            body_pages[ident].add(page.index if ok else -1 - page.index)
+        elif ident in calls:
+            call_pages[calls[ident]].add(page.index)
+
+
 def check_note_placement(document, fragments: Fragments, footnotes: bool = True) -> list[NotePlacement]:
-    """Find every note call and note body in WeasyPrint's laid-out page boxes.
+    """Find every note call and note body in WeasyPrint's laid-out pages.
 
-    With ``footnotes``, a note body counts only inside a page's footnote area.
-    A body found in the wrong area or off the page is recorded as page ``-1 - index``."""
-    wanted_bodies = {n.id for n in fragments.notes}
-    wanted_calls = {n.anchor_id for n in fragments.notes}
-    body_pages: dict[str, set[int]] = {i: set() for i in wanted_bodies}
-    call_pages: dict[str, set[int]] = {i: set() for i in wanted_calls}
-    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+    With ``footnotes``, a note body counts only inside a page's footnote area."""
+    calls = {n.anchor_id: n.id for n in fragments.notes}
+    bodies = {n.id for n in fragments.notes}
+    call_pages: dict[str, set[int]] = {i: set() for i in bodies}
+    body_pages: dict[str, set[int]] = {i: set() for i in bodies}
+    for page in engine.page_views(document):
+        _notes_on(page, calls, bodies, footnotes, call_pages, body_pages)
+    return [NotePlacement(n.id, n.number, tuple(sorted(call_pages[n.id])), tuple(sorted(body_pages[n.id])))
+            for n in fragments.notes]
 
-    for index, page in enumerate(document.pages):
-        page_box = page._page_box
-        for area in page_box.children:
-            in_footnote_area = isinstance(area, FootnoteAreaBox)
-            for box in area.descendants():
-                element = getattr(box, "element", None)
-                if element is None or not hasattr(element, "get"):
-                    continue
-                if "::" in (getattr(box, "element_tag", "") or ""):
-                    continue  # ::footnote-call and other pseudo-elements stay at the call
-                ident = element.get("id")
-                if ident in body_pages:
-                    # a floated footnote must be in the footnote area; any note must be
-                    # drawn inside the page (WeasyPrint can leave one in the flow, off the page)
-                    inside = (box.position_y >= 0
-                              and box.position_y + box.margin_height() <= page_box.margin_height() + 0.5)
-                    if (footnotes and not in_footnote_area) or not inside:
-                        body_pages[ident].add(-1 - index)
-                    else:
-                        body_pages[ident].add(index)
-                elif ident in call_pages:
-                    call_pages[ident].add(index)
-    return [
-        NotePlacement(n.id, n.number, tuple(sorted(call_pages[n.anchor_id])),
-                      tuple(sorted(body_pages[n.id])))
-        for n in fragments.notes
-    ]
+
+def _short_lines(lines: list[engine.Line]) -> bool:
+    """A justified paragraph's line, not its last on the page, filled less than SHORT_LINE."""
+    return any(line.justified and line.filled < SHORT_LINE * line.width for line in lines[:-1])
+
+
+class _Mender:
+    """Checks each page as WeasyPrint makes it, and mends it (``engine.Inspector``).
+
+    * A paragraph with a badly broken line gets the next of PARAGRAPH_FIXES, and is
+      set again from the page it starts on.
+    * A note whose body did not land on its call's page: WeasyPrint can drop a note
+      to the next page when it re-lays a paragraph split across the page end (the
+      un-layout loses the note placed above it), so the first try is to push that
+      page-end paragraph to the next page (the page ends a few lines early); if the
+      note is still displaced, that push is undone and the paragraph that calls the
+      note starts the next page, with its note (a shorter page, never a lost note).
+    Mends are kept per paragraph (by its place in the document), so a later layout
+    of the same HTML (the safety net) starts with them."""
+
+    def __init__(self, fragments: Fragments, footnotes: bool) -> None:
+        self.calls = {n.anchor_id: n.id for n in fragments.notes}
+        self.bodies = {n.id for n in fragments.notes}
+        self.numbers = {n.id: n.number for n in fragments.notes}
+        self.anchor_of = {n.id: n.anchor_id for n in fragments.notes}
+        self.footnotes = footnotes
+        self.on_page: dict[int, list[int]] = {}  # page index -> keys of the paragraphs on it
+        self.tail_pushes: dict[str, int] = {}  # note id -> key of the page-end paragraph pushed for it
+        self.mends: dict[int, tuple[str, ...]] = {}  # paragraph key -> classes, for the next layout
+        self.log: list[str] = []
+
+    def _set(self, pg: engine.Pagination, element, classes: tuple[str, ...]) -> None:
+        pg.restyle(element, classes)
+        key = pg.key(element)
+        if classes:
+            self.mends[key] = classes
+        else:
+            self.mends.pop(key, None)
+
+    def _first_page(self, key: int, index: int) -> int:
+        while index > 0 and key in self.on_page.get(index - 1, ()):
+            index -= 1
+        return index
+
+    block_tag = "p"
+
+    def _refit(self, element, lines: list[engine.Line], pg: engine.Pagination, where: str) -> bool:
+        """Give a paragraph with a badly broken line its next fix; False if none is left."""
+        if not _short_lines(lines):
+            return False
+        classes = pg.classes(element)
+        fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
+        if fix == PARAGRAPH_FIXES[-1]:
+            return False
+        new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
+        self._set(pg, element, tuple(c for c in classes if c != fix) + (new,))
+        self.log.append(f"{where}: paragraph {pg.key(element)} re-set ({new})")
+        return True
+
+    def block_laid_out(self, element, lines: list[engine.Line], pg: engine.Pagination,
+                       displaced: list, can_push: bool) -> str | None:
+        if displaced and can_push:
+            # WeasyPrint moved a note called earlier on this page to the next one to make
+            # room for this paragraph's lines: this paragraph starts the next page instead
+            numbers = ", ".join(str(self.numbers.get(e.get("id"), "?")) for e in displaced)
+            self.log.append(f"in place: note {numbers} kept by starting the next page with paragraph {pg.key(element)}")
+            return engine.NEXT_PAGE
+        return engine.AGAIN if self._refit(element, lines, pg, "in place") else None
+
+    def page_made(self, page: engine.PageView, pg: engine.Pagination) -> int | None:
+        again: list[int] = []
+        keys = []
+        for element, lines in page.paragraphs():
+            key = pg.key(element)
+            keys.append(key)
+            if self._refit(element, lines, pg, f"page {page.index + 1}"):
+                again.append(self._first_page(key, page.index))
+        self.on_page[page.index] = keys
+        if self.footnotes:
+            again += self._mend_notes(page, pg, keys)
+        return min(again) if again else None
+
+    def _mend_notes(self, page: engine.PageView, pg: engine.Pagination, keys: list[int]) -> list[int]:
+        call_pages: dict[str, set[int]] = defaultdict(set)
+        body_pages: dict[str, set[int]] = defaultdict(set)
+        _notes_on(page, self.calls, self.bodies, True, call_pages, body_pages)
+        displaced = sorted((n for n, pages in call_pages.items() if pages and page.index not in body_pages[n]),
+                           key=lambda n: self.numbers[n])
+        if not displaced:
+            return []
+        note = displaced[0]
+        call = pg.by_id(self.anchor_of[note])
+        paragraph = pg.ancestor(call, "p") if call is not None else None
+        if paragraph is None:
+            return []
+        par_key = pg.key(paragraph)
+        if note in self.tail_pushes:
+            tail = pg.element(self.tail_pushes.pop(note))
+            self._set(pg, tail, tuple(c for c in pg.classes(tail) if c != NOTE_PUSH))
+        elif keys and keys[-1] > par_key:
+            tail = pg.element(keys[-1])
+            if NOTE_PUSH not in pg.classes(tail) and self._first_page(keys[-1], page.index) == page.index:
+                self._set(pg, tail, pg.classes(tail) + (NOTE_PUSH,))
+                self.tail_pushes[note] = keys[-1]
+                self.log.append(f"page {page.index + 1}: note {self.numbers[note]} kept by ending the page early")
+                return [page.index]
+        if NOTE_PUSH in pg.classes(paragraph):
+            return []  # it starts a page with its note, and still does not fit: side notes
+        self._set(pg, paragraph, pg.classes(paragraph) + (NOTE_PUSH,))
+        self.log.append(f"page {page.index + 1}: note {self.numbers[note]} moved with its paragraph to the next page")
+        return [self._first_page(par_key, page.index)]
+
+
+def _safety_net(document, fragments: Fragments, mender: _Mender, pg: engine.Pagination,
+                footnotes: bool) -> list[NotePlacement]:
+    """The whole-document check after layout: displaced notes, and badly broken lines
+    the page checks did not mend (a page WeasyPrint made again after them). Mends what
+    it can for the next layout; returns the displaced notes."""
+    bad = [p for p in check_note_placement(document, fragments, footnotes) if not p.ok]
+    for page in engine.page_views(document):
+        for element, lines in page.paragraphs():
+            classes = pg.classes(element)
+            fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
+            if _short_lines(lines) and fix != PARAGRAPH_FIXES[-1]:
+                new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
+                mender.mends[pg.key(element)] = tuple(c for c in classes if c != fix) + (new,)
+                mender.log.append(f"safety net: paragraph {pg.key(element)} re-set ({new})")
+    if footnotes:
+        for p in bad:
+            call = pg.by_id(mender.anchor_of[p.note_id])
+            paragraph = pg.ancestor(call, "p") if call is not None else None
+            if paragraph is not None and NOTE_PUSH not in pg.classes(paragraph):
+                key = pg.key(paragraph)
+                mender.mends[key] = mender.mends.get(key, ()) + (NOTE_PUSH,)
+                mender.log.append(f"safety net: note {p.number} moved with its paragraph to the next page")
+    return bad
 
 
 # --------------------------------------------------------------------------
@@ -245,8 +343,7 @@ def _image_src(resolver: Resolver):
 
 
 def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
-               fragments: Fragments | None = None,
-               fixes: dict[int, str] | None = None) -> tuple[str, Fragments]:
+               fragments: Fragments | None = None) -> tuple[str, Fragments]:
     if fragments is None:
         fragments = render_fragments(doc, HtmlContext("print", image_src=_image_src(resolver)))
     created = datetime.fromtimestamp(options.epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -259,8 +356,6 @@ def build_html(doc: Document, options: RenderOptions, resolver: Resolver, placem
         date_text=display_date(doc.meta),
         byline=join_names(doc.meta.authors),
     )
-    if fixes:
-        html = _apply_paragraph_fixes(html, fixes)
     return _stand_ins(html, doc, resolver), fragments
 
 
@@ -274,224 +369,73 @@ def _stand_ins(html: str, doc: Document, resolver: Resolver) -> str:
     return html
 
 
-_P_TAG = re.compile(r"<p(?=[\s>/])([^>]*)>")
-
-
-def _apply_paragraph_fixes(html: str, fixes: dict[int, str]) -> str:
-    """Add a fix class to the n-th <p> of the page (0-based, document order)."""
-    count = -1
-
-    def sub(m: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        cls = fixes.get(count)
-        if cls is None:
-            return m.group(0)
-        attrs = m.group(1)
-        if 'class="' in attrs:
-            attrs = attrs.replace('class="', f'class="{cls} ', 1)
-        else:
-            attrs += f' class="{cls}"'
-        return f"<p{attrs}>"
-
-    return _P_TAG.sub(sub, html)
-
-
-def _push_for(bad: list[NotePlacement], document, fragments: Fragments, html: str,
-              fixes: dict[int, str], tail_pushes: dict[str, int]) -> bool:
-    """Choose one paragraph to start a new page, for the earliest displaced note.
-
-    A push changes every page after it, so only the earliest displacement is
-    mended per layout; the others are judged again on the new layout. WeasyPrint
-    can drop a note to the next page when it re-lays a paragraph split across the
-    page end (the un-layout loses the note placed above it). So the first try
-    is to push that page-end paragraph (the page ends a few lines early); if the
-    note is still displaced, that push is undone and the paragraph that calls
-    the note starts the next page with its note (a shorter page, never a lost
-    note). Returns False when nothing is left to try."""
-    first = min(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number))
-    calls = {n.id: n.anchor_id for n in fragments.notes}
-    call_par = _paragraph_of(html, calls[first.note_id])
-    if first.note_id in tail_pushes:
-        tail = tail_pushes.pop(first.note_id)
-        fixes.pop(tail, None)  # did not help: undo it
-    elif first.call_pages:
-        tail = _last_paragraph_on_page(document, first.call_pages[0])
-        if tail is not None and call_par is not None and tail > call_par and fixes.get(tail) != NOTE_PUSH:
-            fixes[tail] = NOTE_PUSH
-            tail_pushes[first.note_id] = tail
-            return True
-    if call_par is None or fixes.get(call_par) == NOTE_PUSH:
-        return False
-    fixes[call_par] = NOTE_PUSH
-    return True
-
-
-def _last_paragraph_on_page(document, page_index: int) -> int | None:
-    """Index (among all <p> in document order) of the last paragraph that starts on the page."""
-    from weasyprint.formatting_structure import boxes
-
-    if not 0 <= page_index < len(document.pages):
-        return None
-    last = root = None
-    for box in document.pages[page_index]._page_box.descendants():
-        if box.element_tag == "html" and root is None:
-            root = box.element
-        elif (isinstance(box, boxes.BlockContainerBox) and box.element_tag == "p"
-                and box.element is not None):
-            last = box.element
-    if last is None or root is None:
-        return None
-    for i, el in enumerate(e for e in root.iter() if _local(e.tag) == "p"):
-        if el is last:
-            return i
-    return None
-
-
-def _paragraph_of(html: str, element_id: str) -> int | None:
-    """Index of the <p> (document order) that contains the element with this id."""
-    at = html.find(f'id="{element_id}"')
-    if at < 0:
-        return None
-    starts = list(_P_TAG.finditer(html, 0, at))
-    if not starts:
-        return None
-    last = starts[-1]
-    if html.rfind("</p>", last.end(), at) >= 0:
-        return None  # not inside a paragraph
-    return len(starts) - 1
-
-
-def find_broken_lines(document, root) -> list[int]:
-    """Indexes (among all <p> in document order) of paragraphs with a badly broken line:
-    a line, not the paragraph's last, filled less than 60 % in a justified paragraph."""
-    from weasyprint.formatting_structure import boxes
-
-    index = {id(el): i for i, el in enumerate(e for e in root.iter() if _local(e.tag) == "p")}
-    bad: list[int] = []
-    for page in document.pages:
-        for box in page._page_box.descendants():
-            if not isinstance(box, boxes.BlockContainerBox) or box.element_tag != "p":
-                continue
-            if box.style["text_align_all"] != "justify":
-                continue
-            lines = [c for c in box.children if isinstance(c, boxes.LineBox)]
-            for line in lines[:-1]:
-                if not line.children:
-                    continue
-                right = max(c.position_x + c.margin_width() for c in line.children)
-                if right - box.content_box_x() < 0.6 * box.width:
-                    i = index.get(id(box.element))
-                    if i is not None and i not in bad:
-                        bad.append(i)
-    return bad
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def layout(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
-           fragments: Fragments | None = None, fixes: dict[int, str] | None = None):
-    """Lay the document out with one note placement; returns (document, fragments,
-    fixes, html): the fix classes given to paragraphs and the HTML laid out.
-
-    Paragraphs whose lines WeasyPrint broke badly are re-set with a fix class
-    and the document laid out again (at most MAX_FIX_PASSES times).
-    Raises RenderError for any WeasyPrint warning logged meanwhile."""
-    fixes = dict(fixes or {})
-    document = root = None
-    for _ in range(MAX_FIX_PASSES + 1):
-        document = root = None  # one laid-out document alive at a time (box trees hold cycles)
-        gc.collect()
-        document, root, fragments, html = _layout_once(
-            doc, options, resolver, placement, fragments, fixes)
-        if not _refit_broken_lines(document, root, fixes):
-            break
-    return document, fragments, fixes, html
-
-
-def _refit_broken_lines(document, root, fixes: dict[int, str]) -> bool:
-    """Give each badly broken paragraph its next fix class; False if none changed."""
-    final = (PARAGRAPH_FIXES[-1], NOTE_PUSH)
-    broken = [i for i in find_broken_lines(document, root) if fixes.get(i) not in final]
-    for i in broken:
-        current = fixes.get(i)
-        fixes[i] = PARAGRAPH_FIXES[0 if current is None else PARAGRAPH_FIXES.index(current) + 1]
-    return bool(broken)
-
-
-def _layout_once(doc: Document, options: RenderOptions, resolver: Resolver, placement: str,
-                 fragments: Fragments | None, fixes: dict[int, str]):
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-    from weasyprint.urls import FatalURLFetchingError
-
-    html, fragments = build_html(doc, options, resolver, placement, fragments, fixes)
-    fetcher = resolver.weasyprint_fetcher()
-    fonts = FontConfiguration()
+def _stylesheets(doc: Document, options: RenderOptions, resolver: Resolver) -> list[tuple[str, str | None]]:
     try:
         css_path = resolver.style(STYLESHEET)
     except ResourceError as e:
         raise RenderError(e.diagnostics) from None
+    # the bytes the build read and hashed
+    return [(resolver.read_bytes(css_path).decode("utf-8"), css_path.as_uri()), (PAPER_CSS[options.paper], None)]
+
+
+def _lay_out(doc: Document, options: RenderOptions, resolver: Resolver, placement: str):
+    """Lay the document out with one note placement, mending page by page; returns
+    (document, notes still displaced, stats). Raises RenderError for any WeasyPrint
+    warning logged meanwhile."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    html, fragments = build_html(doc, options, resolver, placement)
+    sheets = _stylesheets(doc, options, resolver)
+    fetcher = resolver.weasyprint_fetcher()
+    footnotes = placement != "sidenotes"
+    mender = _Mender(fragments, footnotes)
+    total = engine.Stats(layouts=0)
     with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError):
-        stylesheets = [
-            CSS(string=resolver.read_bytes(css_path).decode("utf-8"), base_url=css_path.as_uri(),
-                url_fetcher=fetcher, font_config=fonts),  # the bytes the build read and hashed
-            CSS(string=PAPER_CSS[options.paper], url_fetcher=fetcher, font_config=fonts),
-        ]
-        source = HTML(
-            string=html, base_url=resolver.source_dir.as_uri() + "/", url_fetcher=fetcher,
-        )
-        document = source.render(stylesheets=stylesheets, font_config=fonts)
+        restyle = engine.Restyle.from_css(sheets[0][0], sheets[0][1], PARAGRAPH_FIXES + (NOTE_PUSH,))
+        for attempt in range(MAX_LAYOUTS):
+            document = None  # one laid-out document alive at a time
+            document, pg, stats = engine.render(
+                html, base_url=resolver.source_dir.as_uri() + "/", stylesheets=sheets, url_fetcher=fetcher,
+                restyle=restyle, inspector=mender, initial=dict(mender.mends))
+            total = _add(total, stats)
+            before = dict(mender.mends)
+            bad = _safety_net(document, fragments, mender, pg, footnotes)
+            if mender.mends == before:
+                break
+            LOG.info("PDF: the whole-document check found faults after layout %d; laying out again", attempt + 1)
     _raise_on_logs(capture, doc)
-    return document, source.etree_element, fragments, html
+    for line in mender.log:
+        LOG.debug("PDF: %s", line)
+    return document, bad, total, len(set(mender.mends))
+
+
+def _add(a: engine.Stats, b: engine.Stats) -> engine.Stats:
+    """Counts of two layouts together (pages: the later one's)."""
+    total = {f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(engine.Stats)}
+    return engine.Stats(**{**total, "pages": b.pages})
 
 
 def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     if options.paper not in PAPER_CSS:
         raise RenderError(Diagnostic(doc.source_path or "<options>", 1, 1, "error",
                                      f"unknown paper size {options.paper!r}"))
-    fragments = None
     problems: list[str] = []
     for placement in PLACEMENTS:
-        fixes: dict[int, str] = {}
-        tail_pushes: dict[str, int] = {}  # note id -> the page-end paragraph pushed for it
-        # Each layout is checked for both faults at once -- badly broken lines and
-        # displaced notes -- and every fix it calls for is made before the next
-        # layout: a whole-document layout is the expensive step.
-        for _ in range(MAX_FIX_PASSES + MAX_PUSH_PASSES + 1):
-            document = root = None  # one laid-out document alive at a time
-            gc.collect()
-            document, root, fragments, html = _layout_once(doc, options, resolver, placement, fragments, fixes)
-            bad = [p for p in check_note_placement(document, fragments, placement != "sidenotes")
-                   if not p.ok]
-            changed = _refit_broken_lines(document, root, fixes)
-            if bad and placement != "sidenotes":
-                # Mend the earliest displaced note, and with it every later one at least
-                # MEND_DISTANCE pages further on: a mend moves the text after it by less
-                # than a page, so mends that far apart cannot disturb each other. A long
-                # document then needs a few layouts, not one per note.
-                chosen, last = [], -MEND_DISTANCE
-                for p in sorted(bad, key=lambda p: (min(p.call_pages, default=1 << 30), p.number)):
-                    page = min(p.call_pages, default=1 << 30)
-                    if page - last >= MEND_DISTANCE:
-                        chosen.append(p)
-                        last = page
-                changed = any([_push_for([p], document, fragments, html, fixes, tail_pushes) for p in chosen]) or changed
-            if not changed:
-                break
+        document, bad, stats, mends = _lay_out(doc, options, resolver, placement)
+        LOG.debug("PDF: %s", stats)
+        LOG.info("PDF: %d layout%s, %d page makes for %d pages, %d paragraphs re-set, %d moved to the next page"
+                 " (%s)", stats.layouts, "" if stats.layouts == 1 else "s", stats.page_makes, stats.pages, mends,
+                 stats.pushed + stats.remakes, placement)
         if not bad:
             break
         problems.append(f"{placement}: " + "; ".join(p.describe() for p in bad))
+        document = None
     else:
         raise RenderError(Diagnostic(
             doc.source_path or "<document>", 1, 1, "error",
             "PDF: notes could not be set on the pages of their calls (" + " | ".join(problems) + ")",
         ))
 
-    html = fragments = None  # only the laid-out document is needed from here on
-    gc.collect()
     meta = doc.meta
     md = document.metadata
     md.title = meta.title
@@ -506,7 +450,7 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
 
     from weasyprint.urls import FatalURLFetchingError
 
-    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), _tag_languages():
+    with _capture_weasyprint_logs() as capture, _fetch_errors(doc, FatalURLFetchingError), engine.writing():
         pdf = document.write_pdf(
             pdf_variant="pdf/ua-1",
             pdf_identifier=True,  # derived from the content: identical input, identical bytes
@@ -516,4 +460,4 @@ def render(doc: Document, options: RenderOptions, resolver: Resolver) -> bytes:
     return pdf
 
 
-__all__ = ["render", "check_note_placement", "NotePlacement", "layout", "build_html"]
+__all__ = ["render", "check_note_placement", "NotePlacement", "build_html"]
