@@ -568,15 +568,7 @@ def render_parallel(
                     recv.close()
                     del running[fmt]
                     done.append(proc)  # reaped later: its result is used first
-                    for line in logs:
-                        emit(fmt, "log", {"message": line})
-                    if status == "ok":
-                        data, digests = payload
-                        if reads is not None:
-                            reads[fmt] = digests
-                        yield fmt, data, [], elapsed
-                    else:
-                        yield fmt, None, [Diagnostic(**d) for d in payload], elapsed
+                    yield _task_result(fmt, status, payload, logs, elapsed, emit, reads)
                 elif elapsed > timeout:
                     proc.kill()
                     proc.join()
@@ -591,6 +583,20 @@ def render_parallel(
             recv.close()
         if finished is None:
             reap(done)
+
+
+def _task_result(fmt: str, status: str, payload, logs: list[str], secs: float, emit: Event,
+                 reads: dict[str, dict[str, str]] | None) -> tuple[str, bytes | None, list[Diagnostic], float]:
+    """One worker's answer (from a fresh worker or the pool) as the build uses it: its
+    info lines emitted as "log" events, the files it read recorded in ``reads``."""
+    for line in logs:
+        emit(fmt, "log", {"message": line})
+    if status != "ok":
+        return fmt, None, [Diagnostic(**d) for d in payload], secs
+    data, digests = payload
+    if reads is not None:
+        reads[fmt] = digests
+    return fmt, data, [], secs
 
 
 _RUNS = itertools.count()
@@ -621,15 +627,7 @@ def render_on_pool(
                     continue  # not ours (a cancelled call's)
                 fmt = key[1]
                 waiting.discard(fmt)
-                for line in logs:
-                    emit(fmt, "log", {"message": line})
-                if status == "ok":
-                    data, digests = payload
-                    if reads is not None:
-                        reads[fmt] = digests
-                    yield fmt, data, [], secs
-                else:
-                    yield fmt, None, [Diagnostic(**d) for d in payload], secs
+                yield _task_result(fmt, status, payload, logs, secs, emit, reads)
     finally:
         if waiting:
             pool.cancel()
