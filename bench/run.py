@@ -304,10 +304,15 @@ def code_stamp(src: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def copy_project(src: Path, dest: Path) -> Path:
-    """A fresh copy of the source's folder (source + side files) under dest; returns the copied source."""
+def copy_project(src: Path, dest: Path, timeout: float | None = None) -> Path:
+    """A fresh copy of the source's folder (source + side files) under dest; returns the copied source.
+
+    With a timeout, the copy gets a publish.toml setting it: `publish watch` has no --timeout and
+    reads the project's (a 50x build on a loaded machine can exceed the default 300 s)."""
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(src.parent, dest / "project", ignore=shutil.ignore_patterns(".publish-cache", "out"))
+    if timeout:
+        (dest / "project" / "publish.toml").write_text(f"timeout = {timeout:g}\n", encoding="utf-8")
     return dest / "project" / src.name
 
 
@@ -358,7 +363,7 @@ def run_pdf(doc: str, p: dict, ctx: dict) -> dict:
 def run_edit(doc: str, p: dict, ctx: dict) -> dict:
     """One-paragraph edit, rebuilt with the cache warm from the previous (unedited) build."""
     dest = WORK / "runs" / doc / "edit"
-    src = copy_project(p["src"], dest)
+    src = copy_project(p["src"], dest, ctx["timeout_s"])
     out = dest / "out"
     base = timed(publish_cmd(src, out, "--format", "pdf", "-q", *ctx["timeout"]),
                  env=env_base(), cwd=ROOT, interval=ctx["interval"])
@@ -470,7 +475,7 @@ def run_watch(doc: str, p: dict, ctx: dict) -> tuple[list[dict], dict]:
     save and the settle time after it; memory: the whole session's peaks) and the session's record.
     """
     dest = WORK / "runs" / doc / "watch"
-    src = copy_project(p["src"], dest)
+    src = copy_project(p["src"], dest, ctx["timeout_s"])
     out = dest / "out"
     pdf = out / f"{src.stem}.pdf"
     original = src.read_text(encoding="utf-8")
@@ -604,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=WORK / "results.json")
     ap.add_argument("--publish-timeout", type=float,
                     help="pass --timeout to publish build (default: the project's own)")
+    ap.add_argument("--watch-timeout", type=float,
+                    help="seconds to wait for a watch's PDF (default 120 article, 900 50x)")
     ap.add_argument("--retry-failed", action="store_true",
                     help="repeat a publish case that failed in every round (default: a failed "
                          "build, e.g. a time-out, is recorded once and not repeated)")
@@ -638,11 +645,21 @@ def main(argv: list[str] | None = None) -> int:
             raw[d]["watch_session"] = []
     startup: list[dict] = []
     loads: list[dict] = []
+
+    def result_so_far() -> dict:
+        return {"machine": info, "runs": a.runs, "cases": cases, "load_avg_1min": loads,
+                "probe": {d: prepared[d]["probe"] for d in docs if d in prepared}, "raw": raw,
+                "startup": startup}
+
+    def save_partial() -> None:  # after every case: an interrupted run keeps what it measured
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(result_so_far(), indent=1, default=str))
     publish_cases = {"pdf", "edit", "full", "watch"}
     for i in range(a.runs):
         if "startup" in cases:
             loads.append({"round": i + 1, "doc": None, "case": "startup", "load1": os.getloadavg()[0]})
             startup.extend(run_startup(a.startup_runs))
+            save_partial()
             print(f"[run {i + 1}/{a.runs}] start-up (import publish.writers.pdf, weasyprint): median "
                   f"{med([r['wall'] for r in startup[-a.startup_runs:]]):.3f}s", flush=True)
         for d in docs:
@@ -651,9 +668,10 @@ def main(argv: list[str] | None = None) -> int:
             ctx = {"interval": 0.1 if d == "article" else 0.5, "pandoc": pandoc,
                    "talk": ["--verbose"] if verbose else ["-q"],
                    "timeout": ["--timeout", f"{a.publish_timeout:g}"] if a.publish_timeout else [],
+                   "timeout_s": a.publish_timeout,
                    "saves": a.saves if d == "article" else a.long_saves,
                    "settle": 1.0 if d == "article" else 3.0,
-                   "watch_timeout": 120.0 if d == "article" else 900.0}
+                   "watch_timeout": a.watch_timeout or (120.0 if d == "article" else 900.0)}
             said = []
             for c in cases:
                 if c == "startup":
@@ -686,14 +704,13 @@ def main(argv: list[str] | None = None) -> int:
                     r[c].append(res)
                     said.append(f"{c} {res['wall']:.2f}s")
                     new = [(c, res)]
+                save_partial()
                 for name, res in new:
                     if res["rc"]:
                         print(f"   {d} {name} FAILED rc={res['rc']}: {res.get('stderr', '')[-500:]}", flush=True)
             print(f"[run {i + 1}/{a.runs}] {d:7} load {loads[-1]['load1']:.2f}  " + "  ".join(said), flush=True)
 
-    result = {"machine": info, "runs": a.runs, "cases": cases, "load_avg_1min": loads,
-              "probe": {d: prepared[d]["probe"] for d in docs if d in prepared}, "raw": raw,
-              "startup": startup}
+    result = result_so_far()
     report(result)
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(result, indent=1, default=str))
