@@ -799,6 +799,12 @@ def verdicts_of(result: dict, summary: dict) -> list[dict]:
             verdict(f"{d}: watch save-to-PDF ≤ cold PDF build − start-up", w, cold - start, "s",
                     note=f"cold {cold:.3f}s − watch {w:.3f}s = {cold - w:.3f}s saved; start-up "
                          + ("not measured (--cases startup)" if start != start else f"{start:.3f}s"))
+            start_cpu = summary.get("startup", {}).get("cpu_median", float("nan"))
+            cold_cpu, w_cpu = get(d, "pdf", "cpu_median"), get(d, "watch", "cpu_median")
+            verdict(f"{d}: watch save-to-PDF ≤ cold − start-up, CPU seconds (cross-check)", w_cpu,
+                    cold_cpu - start_cpu, " CPU-s",
+                    note=f"cold {cold_cpu:.2f} − watch {w_cpu:.2f} = {cold_cpu - w_cpu:.2f} CPU-s saved; start-up "
+                         + ("not measured" if start_cpu != start_cpu else f"{start_cpu:.2f} CPU-s"))
     if ran("long", "pdf"):
         runs = [r for r in result["raw"]["long"]["pdf"] if r["rc"] is not None]
         peak = max([r["maxrss_kb"] for r in runs] + [r["tree_pss_kb"] for r in runs]) / 1024 if runs else float("nan")
