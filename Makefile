@@ -51,8 +51,15 @@ $(TSTAMP): $(STAMP)
 fuzz: setup-test
 	bash scripts/fuzz.sh
 
-# the benchmark against pandoc and the WeasyPrint floor; results in bench/RESULTS.md
-bench: setup-test
+# the benchmark against pandoc, Typst and the WeasyPrint floor; results in bench/RESULTS.md
+# (quick trial: $(BIN)/python bench/run.py --runs 1 --docs article)
+BSTAMP := $(VENV)/.installed-bench
+
+$(BSTAMP): $(TSTAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BSTAMP)
+
+bench: setup-test $(BSTAMP)
 	$(BIN)/python bench/run.py
 
 clean:

@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
 
     WDocument.write_pdf = write_pdf
 
+    # WeasyPrint's page makes over the whole render (every layout), counted like the
+    # floor's (bench/floor_pages.py): progress records of pages made, not reused
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from floor_pages import attach, detach
+    counter, progress_logger, old_level = attach()
+
     prof = None
     if a.profile:
         import cProfile
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = pdfw.render(doc, options, resolver)
     t_render = time.perf_counter() - t0
+    detach(counter, progress_logger, old_level)
     if prof:
         prof.disable()
         prof.dump_stats(str(a.profile))
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "layout_seconds_total": round(sum(l["seconds"] for l in layouts), 3),
         "write_pdf_seconds": round(sum(write_times), 3),
         "final_placement": layouts[-1]["placement"] if layouts else None,
+        "page_makes": counter.page_makes,
+        "pages": layouts[-1]["pages"] if layouts else None,
         "pdf_bytes": len(data),
     }
     (a.out / f"{stem}.probe.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
