@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Instrument the project's PDF writer on one source, without changing it.
 
-Wraps ``publish.writers.pdf._layout_once`` (one WeasyPrint ``HTML.render``) and
-``Document.write_pdf`` to count and time the layouts the writer does, records
-the note placement and paragraph fixes of each, and writes the HTML of the final
-layout (the exact HTML the writer gave WeasyPrint for the PDF it returned) plus
-the stylesheets to OUT:
+Wraps ``publish.writers._weasyprint.render`` (one WeasyPrint layout, with the
+writer's mends made during it) and ``Document.write_pdf`` to count and time the
+layouts the writer does, records the note placement, page makes and mends of
+each, and writes the HTML of the final layout (the exact HTML the writer gave
+WeasyPrint for the PDF it returned: mends are never written into it) plus the
+stylesheets to OUT:
 
   OUT/<stem>.html       the final HTML (base URL: the source folder)
   OUT/print.css         the project stylesheet (copy)
@@ -62,25 +63,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     layouts: list[dict] = []
-    orig_layout_once = pdfw._layout_once
+    from publish.writers import _weasyprint as engine
+    orig_render = engine.render
 
-    def layout_once(doc_, options_, resolver_, placement, fragments, fixes):
+    def engine_render(html, **kw):
         t = time.perf_counter()
-        document, root, fragments, html = orig_layout_once(doc_, options_, resolver_, placement, fragments, fixes)
+        document, pagination, stats = orig_render(html, **kw)
         layouts.append({
-            "placement": placement,
-            "fixes": {str(k): v for k, v in sorted(fixes.items())},
+            "placement": "sidenotes" if "notes-sidenotes" in html else "footnotes",
+            "mends_before_layout": len(kw.get("initial") or {}),
             "pages": len(document.pages),
+            "page_makes": stats.page_makes,
+            "in_place": {"relayouts": stats.relayouts, "pushed": stats.pushed, "pages_made_again": stats.remakes},
             "seconds": round(time.perf_counter() - t, 3),
             "html_chars": len(html),
         })
-        layout_once.last_html = html
-        print(f"  layout {len(layouts)}: {placement:15} pages={len(document.pages):4} "
-              f"{layouts[-1]['seconds']:7.2f}s fixes={len(fixes)}", file=sys.stderr, flush=True)
-        return document, root, fragments, html
+        engine_render.last_html = html
+        print(f"  layout {len(layouts)}: {layouts[-1]['placement']:10} pages={len(document.pages):4} "
+              f"{layouts[-1]['seconds']:7.2f}s page makes={stats.page_makes}", file=sys.stderr, flush=True)
+        return document, pagination, stats
 
-    layout_once.last_html = None
-    pdfw._layout_once = layout_once
+    engine_render.last_html = None
+    engine.render = engine_render
 
     from weasyprint.document import Document as WDocument
     orig_write = WDocument.write_pdf
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     a.out.mkdir(parents=True, exist_ok=True)
     stem = a.source.stem
-    (a.out / f"{stem}.html").write_text(layout_once.last_html, encoding="utf-8")
+    (a.out / f"{stem}.html").write_text(engine_render.last_html, encoding="utf-8")
     shutil.copyfile(resolver.style(pdfw.STYLESHEET), a.out / "print.css")
     (a.out / "paper.css").write_text(pdfw.PAPER_CSS[options.paper], encoding="utf-8")
     (a.out / f"{stem}.probe.pdf").write_bytes(data)

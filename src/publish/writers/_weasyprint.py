@@ -395,6 +395,7 @@ def _reset(remake_state: dict) -> None:
 def _make_all_pages(context, root_box, html, pages):
     """WeasyPrint's pagination loop, with the inspector's say after every page made."""
     from weasyprint.layout.page import remake_page
+    from weasyprint.logger import PROGRESS_LOGGER
 
     run = _ACTIVE.run
     inspector, pagination = run.inspector, run.pagination
@@ -411,6 +412,7 @@ def _make_all_pages(context, root_box, html, pages):
     while True:
         remake_state = context.page_maker[i][-1]
         if not pages or i >= len(pages) or remake_state["content_changed"] or remake_state["pages_wanted"]:
+            PROGRESS_LOGGER.info("Step 5 - Creating layout - Page %d", i + 1)  # as WeasyPrint says it
             _reset(remake_state)
             del made[i:], before[i:]
             before.append(_save(context))
@@ -433,6 +435,7 @@ def _make_all_pages(context, root_box, html, pages):
             made.append(page)
             reported = context.reported_footnotes
         else:
+            PROGRESS_LOGGER.info("Step 5 - Creating layout - Page %d (up-to-date)", i + 1)
             resume_at = context.page_maker[i + 1][0]
             reported = None
             made.append(pages[i])
