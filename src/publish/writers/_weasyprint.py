@@ -4,8 +4,8 @@ Public WeasyPrint API is used wherever it serves (``HTML``, ``CSS``,
 ``FontConfiguration``, ``Document.write_pdf``, ``Page.anchors``). The one-layout
 design needs four things WeasyPrint has no public API for; they are here and
 nowhere else, WeasyPrint is pinned to the release they were written against
-(``WEASYPRINT``), and ``check_hooks()`` -- run by the tests, and before every
-render -- fails loudly if one of their assumptions no longer holds:
+(``WEASYPRINT``), and ``check_hooks()`` -- run by the tests, and before the first
+render of a process -- fails loudly if one of their assumptions no longer holds:
 
 1. **Pagination with a say on every page.** ``weasyprint.layout.make_all_pages``
    is replaced, for one render, by ``_make_all_pages``: it makes each page with
@@ -372,6 +372,7 @@ def _local(tag: object) -> str:
 
 _ACTIVE = threading.local()
 _ORIGINAL: dict[str, Callable] = {}  # WeasyPrint's own functions, replaced during a render
+_CHECKED: dict[str, str] = {}  # the WeasyPrint release check_hooks() passed for
 
 
 def _save(context) -> tuple:
@@ -586,7 +587,11 @@ def render(html: str, *, base_url: str, stylesheets: list[tuple[str, str | None]
     from weasyprint.layout import block
     from weasyprint.text.fonts import FontConfiguration
 
-    check_hooks()
+    import weasyprint
+
+    if _CHECKED.get("version") != weasyprint.__version__:  # once per process (and WeasyPrint)
+        check_hooks()
+        _CHECKED["version"] = weasyprint.__version__
     _ORIGINAL.setdefault("make_all_pages", layout.make_all_pages)
     _ORIGINAL.setdefault("block_container_layout", block.block_container_layout)
     fonts = FontConfiguration()
