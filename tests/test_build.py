@@ -371,3 +371,33 @@ def test_a_build_on_warm_workers_is_the_same_build(tmp_path, monkeypatch):
         report = build(BuildRequest(src, out, formats=formats, use_cache=False), environ=env, pool=pool)
         assert report.exit_code == 0, report
         assert [r.status for r in report.results] == ["unchanged", "unchanged"]
+
+
+def test_workers_start_while_the_source_is_read_and_none_outlives_a_failed_read(tmp_path, monkeypatch):
+    """The first workers are started before the source is read (each imports its writer
+    meanwhile: WeasyPrint takes about a second) and render the build's task; when the
+    read fails, the waiting workers are ended with the build."""
+    import multiprocessing as mp
+
+    from publish import build as build_mod
+
+    src = small_project(tmp_path)
+    out = tmp_path / "out"
+    seen: list[int] = []
+    read = build_mod.read_article
+
+    def read_article(a, resolver=None):
+        seen.extend(p.pid for p in mp.active_children())
+        return read(a, resolver)
+
+    monkeypatch.setattr(build_mod, "read_article", read_article)
+    report = build(BuildRequest(source=src, out_dir=out, formats=("pdf", "epub"), jobs=2))
+    assert [r.status for r in report.results] == ["written", "written"]
+    assert len(seen) == 2  # both workers were up while the source was read
+    assert not any(p.is_alive() for p in mp.active_children())
+
+    src.write_text(src.read_text(encoding="utf-8").replace("ref=review", "ref=missing"), encoding="utf-8")
+    seen.clear()
+    with pytest.raises(PublishError):
+        build(BuildRequest(source=src, out_dir=out, formats=("pdf", "epub"), jobs=2, use_cache=False))
+    assert len(seen) == 2 and not mp.active_children()

@@ -61,9 +61,18 @@ def _docx_text(path: Path) -> str:
         return z.read("word/document.xml").decode("utf-8")
 
 
+@pytest.fixture(autouse=True)
+def _workers_on_demand(monkeypatch):
+    """These tests stand in for the workers (a fake renderer) or break the plumbing
+    processes use (``os.write``): builds here start no worker before the source is read
+    (``render_parallel`` starts its own, as it does for formats beyond the first ``jobs``)."""
+    monkeypatch.setattr(build_mod, "prestart_workers", lambda formats, jobs: {})
+
+
 def _fake_renderer(payloads: dict[str, bytes]):
     """Stands in for render_parallel: every format 'renders' to the given bytes at once."""
-    def fake(formats, doc, options, resolver, *, jobs, timeout, on_event=None, reads=None, finished=None):
+    def fake(formats, doc, options, resolver, *, jobs, timeout, on_event=None, reads=None, finished=None,
+             prestarted=None):
         for fmt in formats:
             if on_event:
                 on_event(fmt, "rendering", {})

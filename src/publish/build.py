@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import importlib
 import itertools
 import json
 import logging
@@ -497,6 +498,51 @@ def _worker(writer: Writer, doc: Document, options: RenderOptions, resolver: Res
         conn.close()
 
 
+def _worker_waiting(preload: tuple[str, ...], conn) -> None:
+    """Runs in a child process started before the source is read (``prestart_workers``):
+    import the writer (WeasyPrint: about a second) meanwhile, then render the task
+    that follows over the pipe, as ``_worker`` does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the render reports what is missing
+            pass
+    try:
+        args = conn.recv()
+    except (EOFError, OSError):  # the build ended without a task for it
+        return
+    _worker(*args, conn)
+
+
+def prestart_workers(formats: tuple[str, ...], jobs: int) -> dict[str, tuple]:
+    """Start the workers of the first formats ``render_parallel`` will render, now: each
+    imports its writer while this process reads and checks the source (two cores, two
+    things at once). ``render_parallel(prestarted=...)`` hands them their tasks;
+    ``stop_workers`` ends the ones left without one."""
+    import multiprocessing as mp
+
+    from .pool import preload_modules
+
+    ctx = mp.get_context("spawn")
+    started: dict[str, tuple] = {}
+    for fmt in formats[:max(jobs, 1)]:
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_worker_waiting, args=(preload_modules((fmt,)), child), daemon=True)
+        proc.start()
+        child.close()
+        started[fmt] = (proc, parent)
+    return started
+
+
+def stop_workers(started: dict[str, tuple]) -> None:
+    for proc, conn in started.values():
+        proc.kill()
+        proc.join()
+        conn.close()
+    started.clear()
+
+
 @dataclass
 class FormatResult:
     format: str
@@ -523,6 +569,7 @@ def render_parallel(
     on_event: Event | None = None,
     reads: dict[str, dict[str, str]] | None = None,
     finished: list | None = None,
+    prestarted: dict[str, tuple] | None = None,
 ) -> Iterator[tuple[str, bytes | None, list[Diagnostic], float]]:
     """Render formats in worker processes (at most ``jobs`` at once); yields as each ends.
 
@@ -533,7 +580,8 @@ def render_parallel(
     shutting down (about 0.4 s) is off the critical path. Workers that sent
     their result are put in ``finished`` for the caller to ``reap`` once it has
     used the results (after the commit); without ``finished`` they are reaped
-    when the generator ends."""
+    when the generator ends. A format in ``prestarted`` (``prestart_workers``) is
+    given to its waiting worker, and taken out of the dict."""
     import multiprocessing as mp
 
     # spawn, not fork: a worker holds only what it renders (a forked one would carry
@@ -547,10 +595,18 @@ def render_parallel(
         while pending or running:
             while pending and len(running) < max(jobs, 1):
                 fmt = pending.pop(0)
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(WRITERS[fmt], doc, options, resolver, send), daemon=True)
-                proc.start()
-                send.close()
+                proc, recv = (prestarted or {}).pop(fmt, (None, None))
+                if proc is not None:
+                    try:
+                        recv.send((WRITERS[fmt], doc, options, resolver))
+                    except OSError:  # it died waiting: start another
+                        stop_workers({fmt: (proc, recv)})
+                        proc = None
+                if proc is None:
+                    recv, send = ctx.Pipe(duplex=False)
+                    proc = ctx.Process(target=_worker, args=(WRITERS[fmt], doc, options, resolver, send), daemon=True)
+                    proc.start()
+                    send.close()
                 running[fmt] = (proc, recv, time.monotonic())
                 emit(fmt, "rendering", {})
             ready = mp.connection.wait([r for _, r, _ in running.values()], timeout=0.1)
@@ -900,9 +956,18 @@ def _build_locked(req: BuildRequest, run: RunSettings, emit: Event, pool=None) -
     a = plan_article(req, run, emit)
     if not a.todo:
         return a.report()
-    read_article(a)
-    assert a.doc is not None and a.resolver is not None and a.options is not None
     jobs = req.jobs or os.cpu_count() or 1
+    prestarted = prestart_workers(tuple(a.todo), jobs) if pool is None else {}
+    try:
+        read_article(a)
+        return _render_and_commit(a, req, emit, pool, jobs, prestarted)
+    finally:
+        stop_workers(prestarted)  # the ones the build did not use (a read error, a fake renderer)
+
+
+def _render_and_commit(a: Article, req: BuildRequest, emit: Event, pool, jobs: int,
+                       prestarted: dict[str, tuple]) -> BuildReport:
+    assert a.doc is not None and a.resolver is not None and a.options is not None
     rendered: dict[str, tuple[dict[str, bytes], float]] = {}
     worker_reads: dict[str, dict[str, str]] = {}
     finished: list = []  # workers that sent their result: reaped after the commit
@@ -911,7 +976,7 @@ def _build_locked(req: BuildRequest, run: RunSettings, emit: Event, pool=None) -
         renders = render_on_pool(tasks, pool, on_event=emit, reads=worker_reads)
     else:
         renders = render_parallel(tuple(a.todo), a.doc, a.options, a.resolver, jobs=jobs, timeout=req.timeout,
-                                  on_event=emit, reads=worker_reads, finished=finished)
+                                  on_event=emit, reads=worker_reads, finished=finished, prestarted=prestarted)
     try:
         for fmt, data, diags, secs in renders:
             if data is None:
