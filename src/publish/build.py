@@ -498,10 +498,10 @@ def _worker(writer: Writer, doc: Document, options: RenderOptions, resolver: Res
         conn.close()
 
 
-def _worker_waiting(preload: tuple[str, ...], conn) -> None:
+def _worker_waiting(preload: tuple[str, ...], tasks, conn) -> None:
     """Runs in a child process started before the source is read (``prestart_workers``):
     import the writer (WeasyPrint: about a second) meanwhile, then render the task
-    that follows over the pipe, as ``_worker`` does."""
+    that follows over ``tasks``, as ``_worker`` does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     for name in preload:
         try:
@@ -509,9 +509,11 @@ def _worker_waiting(preload: tuple[str, ...], conn) -> None:
         except Exception:  # noqa: BLE001 - the render reports what is missing
             pass
     try:
-        args = conn.recv()
+        args = tasks.recv()
     except (EOFError, OSError):  # the build ended without a task for it
         return
+    finally:
+        tasks.close()
     _worker(*args, conn)
 
 
@@ -527,19 +529,25 @@ def prestart_workers(formats: tuple[str, ...], jobs: int) -> dict[str, tuple]:
     ctx = mp.get_context("spawn")
     started: dict[str, tuple] = {}
     for fmt in formats[:max(jobs, 1)]:
-        parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_worker_waiting, args=(preload_modules((fmt,)), child), daemon=True)
+        # two one-way pipes, not a duplex one: that would be a socket pair, and a build
+        # opens no socket (the hostile-input audit checks it)
+        task_recv, task_send = ctx.Pipe(duplex=False)
+        result_recv, result_send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_worker_waiting, args=(preload_modules((fmt,)), task_recv, result_send),
+                           daemon=True)
         proc.start()
-        child.close()
-        started[fmt] = (proc, parent)
+        task_recv.close()
+        result_send.close()
+        started[fmt] = (proc, task_send, result_recv)
     return started
 
 
 def stop_workers(started: dict[str, tuple]) -> None:
-    for proc, conn in started.values():
+    for proc, *conns in started.values():
         proc.kill()
         proc.join()
-        conn.close()
+        for conn in conns:
+            conn.close()
     started.clear()
 
 
@@ -595,12 +603,13 @@ def render_parallel(
         while pending or running:
             while pending and len(running) < max(jobs, 1):
                 fmt = pending.pop(0)
-                proc, recv = (prestarted or {}).pop(fmt, (None, None))
+                proc, send, recv = (prestarted or {}).pop(fmt, (None, None, None))
                 if proc is not None:
                     try:
-                        recv.send((WRITERS[fmt], doc, options, resolver))
+                        send.send((WRITERS[fmt], doc, options, resolver))
+                        send.close()
                     except OSError:  # it died waiting: start another
-                        stop_workers({fmt: (proc, recv)})
+                        stop_workers({fmt: (proc, send, recv)})
                         proc = None
                 if proc is None:
                     recv, send = ctx.Pipe(duplex=False)
