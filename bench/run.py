@@ -384,10 +384,16 @@ def run_edit(doc: str, p: dict, ctx: dict) -> dict:
     return r
 
 
-def run_floor(doc: str, p: dict, ctx: dict) -> dict:
-    out = WORK / "runs" / doc / "floor"
+def fresh_out(doc: str, case: str) -> Path:
+    """An empty output folder for one run of a case."""
+    out = WORK / "runs" / doc / case
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    return out
+
+
+def run_floor(doc: str, p: dict, ctx: dict) -> dict:
+    out = fresh_out(doc, "floor")
     f = p["floor"]
     html = f / f"{p['src'].stem}.html"
     r = timed([str(VENV_BIN / "weasyprint"), str(html), str(out / f"{p['src'].stem}.pdf"),
@@ -404,9 +410,7 @@ def run_floor(doc: str, p: dict, ctx: dict) -> dict:
 
 
 def run_pandoc_weasyprint(doc: str, p: dict, ctx: dict) -> dict:
-    out = WORK / "runs" / doc / "pandoc-weasyprint"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out = fresh_out(doc, "pandoc-weasyprint")
     src = p["src"]
     r = timed([ctx["pandoc"], src.name, "-o", str(out / f"{src.stem}.pdf"), "--pdf-engine=weasyprint"],
               cwd=src.parent, env=env_base(), interval=ctx["interval"])
@@ -415,9 +419,7 @@ def run_pandoc_weasyprint(doc: str, p: dict, ctx: dict) -> dict:
 
 
 def run_pandoc_typst(doc: str, p: dict, ctx: dict) -> dict:
-    out = WORK / "runs" / doc / "pandoc-typst"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out = fresh_out(doc, "pandoc-typst")
     src = p["src"]
     typ, pdf = out / f"{src.stem}.typ", out / f"{src.stem}.pdf"
     parts = {"pandoc": timed([ctx["pandoc"], src.name, "-s", "-t", "typst", *PANDOC_TYPST_EXTRA, "-o", str(typ)],
@@ -431,9 +433,7 @@ def run_pandoc_typst(doc: str, p: dict, ctx: dict) -> dict:
 
 
 def run_pandoc3(doc: str, p: dict, ctx: dict) -> dict:
-    out = WORK / "runs" / doc / "pandoc3"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out = fresh_out(doc, "pandoc3")
     src = p["src"]
     parts = {}
     for fmt, extra in (("docx", []), ("epub", []), ("pdf", ["--pdf-engine=weasyprint"])):
