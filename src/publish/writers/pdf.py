@@ -198,6 +198,18 @@ def _short_lines(lines: list[engine.Line]) -> bool:
     return any(line.justified and line.filled < SHORT_LINE * line.width for line in lines[:-1])
 
 
+def _refitted(element, lines: list[engine.Line], pg: engine.Pagination) -> tuple[str, ...] | None:
+    """A paragraph's classes with its next fix, if a line is badly broken and a fix is left."""
+    if not _short_lines(lines):
+        return None
+    classes = pg.classes(element)
+    fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
+    if fix == PARAGRAPH_FIXES[-1]:
+        return None
+    new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
+    return tuple(c for c in classes if c != fix) + (new,)
+
+
 class _Mender:
     """Checks each page as WeasyPrint makes it, and mends it (``engine.Inspector``).
 
@@ -239,16 +251,12 @@ class _Mender:
     block_tag = "p"
 
     def _refit(self, element, lines: list[engine.Line], pg: engine.Pagination, where: str) -> bool:
-        """Give a paragraph with a badly broken line its next fix; False if none is left."""
-        if not _short_lines(lines):
+        """Give a paragraph with a badly broken line its next fix, now; False if none is left."""
+        classes = _refitted(element, lines, pg)
+        if classes is None:
             return False
-        classes = pg.classes(element)
-        fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
-        if fix == PARAGRAPH_FIXES[-1]:
-            return False
-        new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
-        self._set(pg, element, tuple(c for c in classes if c != fix) + (new,))
-        self.log.append(f"{where}: paragraph {pg.key(element)} re-set ({new})")
+        self._set(pg, element, classes)
+        self.log.append(f"{where}: paragraph {pg.key(element)} re-set ({classes[-1]})")
         return True
 
     def block_laid_out(self, element, lines: list[engine.Line], pg: engine.Pagination,
@@ -313,12 +321,10 @@ def _safety_net(document, fragments: Fragments, mender: _Mender, pg: engine.Pagi
     bad = [p for p in check_note_placement(document, fragments, footnotes) if not p.ok]
     for page in engine.page_views(document):
         for element, lines in page.paragraphs():
-            classes = pg.classes(element)
-            fix = next((c for c in classes if c in PARAGRAPH_FIXES), None)
-            if _short_lines(lines) and fix != PARAGRAPH_FIXES[-1]:
-                new = PARAGRAPH_FIXES[0 if fix is None else PARAGRAPH_FIXES.index(fix) + 1]
-                mender.mends[pg.key(element)] = tuple(c for c in classes if c != fix) + (new,)
-                mender.log.append(f"safety net: paragraph {pg.key(element)} re-set ({new})")
+            classes = _refitted(element, lines, pg)
+            if classes is not None:  # for the next layout
+                mender.mends[pg.key(element)] = classes
+                mender.log.append(f"safety net: paragraph {pg.key(element)} re-set ({classes[-1]})")
     if footnotes:
         for p in bad:
             call = pg.by_id(mender.anchor_of[p.note_id])
